@@ -1,0 +1,233 @@
+"""The event model: a pydantic model with a few rules of its own.
+
+An event is a typed record of something that happened. Handlers read it and
+may change it; the emitter gets the changed instance back. Three rules differ
+from plain pydantic:
+
+* Bad input raises :class:`EventValidationError`, a :class:`TypeError`, so a
+  wrong call looks like a wrong call rather than a ``ValueError``.
+* A subclass may define ``__init__(self, **attrs)`` that calls
+  ``super().__init__(**attrs)`` and then assigns further fields itself.
+  Required fields left out of ``attrs`` are checked once the outermost
+  ``__init__`` has returned, not before.
+* Construction through :func:`emit_event` skips the Python ``__init__`` frame
+  when the class does not define one (see :func:`builder_for`).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic.main import _SIMPLE_SETATTR_HANDLERS
+from pydantic_core import ErrorDetails
+
+from ._generics import kept_parametrizations, parametrize_from_values
+
+__all__ = ["Event", "EventValidationError"]
+
+
+class EventValidationError(TypeError):
+    """An event was given unknown fields, values of the wrong type, or too few fields.
+
+    It is a :class:`TypeError` because that is what Python raises for a call
+    with wrong arguments. The pydantic details stay available through
+    :meth:`errors` and :attr:`validation_error`.
+    """
+
+    def __init__(self, event_type: type[BaseModel], validation_error: ValidationError) -> None:
+        self.event_type = event_type
+        self.validation_error = validation_error
+        lines = [f"invalid arguments for event {event_type.__qualname__}:"]
+        for error in validation_error.errors(include_url=False, include_input=False):
+            where = ".".join(str(part) for part in error["loc"]) or "(event)"
+            lines.append(f"  {where}: {_explain(error)}")
+        super().__init__("\n".join(lines))
+
+    def errors(self) -> list[ErrorDetails]:
+        """Pydantic's structured error list (``loc``, ``type``, ``msg``), without input values."""
+        return self.validation_error.errors(include_url=False, include_input=False)
+
+
+def _explain(error: ErrorDetails) -> str:
+    # Say what to do, not only what went wrong; values are left out on purpose
+    # because events carry sensitive data.
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown field; events accept only their annotated fields"
+    if kind == "missing":
+        return "required field missing"
+    return error["msg"]
+
+
+class Event(BaseModel):
+    """Base class of every event.
+
+    Declare fields as annotations, exactly as on a pydantic model::
+
+        class BeforeMessageSend(Event):
+            message: str
+
+    Instances validate on construction and on every assignment. Unknown
+    fields and wrong types raise :class:`EventValidationError` (a
+    :class:`TypeError`). Arbitrary classes are allowed as field types and are
+    checked with :func:`isinstance`.
+
+    A subclass that needs to compute fields may define
+    ``__init__(self, **attrs)``, call ``super().__init__(**attrs)`` and then
+    assign the remaining fields; required fields it did not receive are checked
+    after its ``__init__`` returns. Type checkers do not understand that
+    pattern; ``Field(default_factory=..., init=False)`` is the fully typed
+    alternative.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        validate_assignment=True,
+        arbitrary_types_allowed=True,
+    )
+
+    # True for classes whose own ``__init__`` may fill required fields after
+    # ``super().__init__``; computed per class in ``__pydantic_init_subclass__``.
+    __canvas_deferred_init__: ClassVar[bool] = False
+
+    if not TYPE_CHECKING:
+        # Hidden from type checkers so that pydantic's ``dataclass_transform``
+        # keeps giving every subclass its precise, field-by-field signature.
+
+        def __init__(self, /, **data: Any) -> None:
+            try:
+                self.__pydantic_validator__.validate_python(data, self_instance=self)
+            except ValidationError as exc:
+                cls = type(self)
+                if cls.__canvas_deferred_init__ and _only_missing(exc):
+                    _init_leaving_missing(self, data)
+                else:
+                    raise EventValidationError(cls, exc) from None
+
+        # Tell pydantic this __init__ behaves like BaseModel's, so subclasses
+        # without their own __init__ are validated without calling it.
+        __init__.__pydantic_base_init__ = True
+
+        def _setattr_handler(self, name: str, value: Any) -> Callable[[BaseModel, str, Any], None] | None:
+            # pydantic asks this once per class and attribute name and memoizes
+            # the answer; swapping in our validating handler converts errors
+            # without adding a call to every assignment.
+            handler = super()._setattr_handler(name, value)
+            if handler is _pydantic_validate_assignment:
+                return _validate_assignment
+            return handler
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        own_init = cls.__dict__.get("__init__")
+        if own_init is not None and not getattr(own_init, "__canvas_checked_init__", False):
+            cls.__init__ = _checking_required_after(cls, own_init)  # type: ignore[method-assign]
+        cls.__canvas_deferred_init__ = cls.__pydantic_custom_init__
+        if cls.__pydantic_generic_metadata__["origin"] is not None:
+            kept_parametrizations.add(cls)
+
+
+def _validate_assignment(event: BaseModel, name: str, value: Any) -> None:
+    try:
+        event.__pydantic_validator__.validate_assignment(event, name, value)
+    except ValidationError as exc:
+        raise EventValidationError(type(event), exc) from None
+
+
+_pydantic_validate_assignment = _SIMPLE_SETATTR_HANDLERS["validate_assignment"]
+
+
+def _only_missing(exc: ValidationError) -> bool:
+    return all(error["type"] == "missing" for error in exc.errors(include_url=False))
+
+
+def _init_leaving_missing(event: Event, data: Mapping[str, Any]) -> None:
+    """Initialise ``event`` from ``data``, leaving absent required fields unset.
+
+    Used only for classes with their own ``__init__``: that ``__init__`` assigns
+    the fields after calling ``super().__init__``, and the wrapper installed by
+    :func:`_checking_required_after` verifies afterwards that it did.
+    """
+    cls = type(event)
+    defaults = {
+        name: field.get_default(call_default_factory=True, validated_data={})
+        for name, field in cls.model_fields.items()
+        if not field.is_required() and name not in data
+    }
+    template = cls.model_construct(**defaults)
+    object.__setattr__(event, "__dict__", template.__dict__)
+    object.__setattr__(event, "__pydantic_fields_set__", set())
+    object.__setattr__(event, "__pydantic_extra__", template.__pydantic_extra__)
+    object.__setattr__(event, "__pydantic_private__", template.__pydantic_private__)
+    for name, value in data.items():
+        setattr(event, name, value)  # validated, and raises EventValidationError
+
+
+def _checking_required_after(cls: type[Event], init: Callable[..., None]) -> Callable[..., None]:
+    @functools.wraps(init)
+    def __init__(self: Event, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        # Only the outermost __init__ checks: a subclass's __init__ may still
+        # assign fields after this one returns through super().__init__().
+        if type(self).__init__ is __init__:
+            missing = [name for name in type(self).model_fields if name not in self.__dict__]
+            if missing:
+                raise EventValidationError(
+                    type(self),
+                    ValidationError.from_exception_data(
+                        cls.__name__,
+                        [{"type": "missing", "loc": (name,), "input": {}} for name in missing],
+                    ),
+                )
+
+    __init__.__canvas_checked_init__ = True  # type: ignore[attr-defined]
+    return __init__
+
+
+def builder_for(event_type: type[Event]) -> Callable[[dict[str, Any]], Event]:
+    """Return the fastest correct way to build ``event_type`` from a dict of fields.
+
+    The builder raises pydantic's :class:`ValidationError` or
+    :class:`EventValidationError`; callers convert the former. The result is
+    meant to be cached (the dispatcher caches it with the handlers), so this
+    function itself does the slow checks.
+    """
+    if not (isinstance(event_type, type) and issubclass(event_type, Event)):
+        raise TypeError(
+            f"emit_event() needs an Event subclass as its first argument, got {event_type!r}; "
+            "declare the event as `class MyEvent(canvas_core.events.Event): ...`"
+        )
+    builder: Callable[[dict[str, Any]], Event]
+    if event_type.__canvas_deferred_init__ or not event_type.__pydantic_complete__:
+        # The class's own __init__ must run (or pydantic must first finish
+        # building the class, which it does on instantiation).
+        # The class's own __init__ must run.
+        def builder(fields: dict[str, Any]) -> Event:
+            return event_type(**fields)
+
+    elif _is_unparametrized_generic(event_type):
+        builder = functools.partial(_build_parametrized, event_type)
+    else:
+        # No Python frame at all: pydantic-core builds the instance. The
+        # dispatcher turns its ValidationError into EventValidationError.
+        builder = event_type.__pydantic_validator__.validate_python
+    return builder
+
+
+def _is_unparametrized_generic(event_type: type[Event]) -> bool:
+    return bool(event_type.__pydantic_generic_metadata__["parameters"])
+
+
+def _build_parametrized(event_type: type[Event], fields: dict[str, Any]) -> Event:
+    """Build a generic event whose type arguments are read off its fields.
+
+    ``emit_event(PostRecordUpdate, record=setting, diff={})`` builds a
+    ``PostRecordUpdate[Setting]``: each type parameter that annotates a field
+    directly takes the class of that field's value.
+    """
+    concrete = parametrize_from_values(event_type, fields)
+    return builder_for(concrete)(fields)  # type: ignore[arg-type]

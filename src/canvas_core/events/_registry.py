@@ -1,0 +1,207 @@
+"""Who handles what: registrations, and the per-(event type, origin) lookup cache.
+
+Writes (register, remove) are rare and take a lock. Reads happen on every
+emission and take none: the dispatcher reads ``Registry.plans`` with a single
+dict lookup, and only a miss comes here. Every write clears that cache, so a
+miss always recomputes from the current registrations.
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+from collections.abc import Callable, Hashable
+from typing import Any, NamedTuple
+
+from ._event import Event, builder_for
+from ._generics import event_type_matches
+
+__all__ = ["Registration", "Registry"]
+
+Handler = Callable[[Any], object]
+
+# (build the event from its fields, handlers to run). ``handlers`` is None when
+# they depend on the built event's class (generic events emitted unparametrized).
+Plan = tuple[Callable[[dict[str, Any]], Event], "tuple[Handler, ...] | None"]
+
+# Bound on cached plans. Emitters may pass a new origin object on each call (a
+# request, say); the cache must not keep them all.
+_MAX_PLANS = 4096
+
+
+class Registration(NamedTuple):
+    """One ``handle_event`` registration, as listed by :func:`registrations`."""
+
+    event_type: type[Event]
+    origin: Hashable | None
+    handler: Callable[[Any], object]
+
+
+def origin_matches(registered: object, emitted: object) -> bool:
+    """Whether a handler registered with ``registered`` as origin receives an emission from ``emitted``.
+
+    No origin means every emission. Otherwise the origins must be equal, or
+    both be classes with ``emitted`` a subclass of ``registered`` (a handler
+    scoped to a model hears about its proxy models too).
+    """
+    if registered is None:
+        return True
+    if isinstance(registered, type) and isinstance(emitted, type):
+        return issubclass(emitted, registered)
+    try:
+        return bool(registered == emitted)
+    except Exception:  # an origin with a broken __eq__ matches nothing
+        return False
+
+
+class Registry:
+    """All handler registrations of a process, and the lookup cache."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        # event type -> origin -> handlers (a dict used as an ordered set)
+        self._by_type: dict[type[Event], dict[Hashable | None, dict[Handler, None]]] = {}
+        # (event type, origin) -> Plan. Read without the lock by the dispatcher.
+        self.plans: dict[tuple[type[Event], object], Plan] = {}
+
+    # -- writes ---------------------------------------------------------------
+
+    def add(self, event_type: type[Event], origin: Hashable | None, handler: Handler) -> None:
+        check_registration(event_type, origin, handler)
+        with self._lock:
+            by_origin = self._by_type.setdefault(event_type, {})
+            by_origin.setdefault(origin, {})[handler] = None
+            self.plans.clear()
+
+    def remove(
+        self,
+        handler: Handler,
+        event_type: type[Event] | None = None,
+        origin: Hashable | None = None,
+    ) -> int:
+        """Remove registrations of ``handler``; return how many were removed."""
+        removed = 0
+        with self._lock:
+            for registered_type, by_origin in list(self._by_type.items()):
+                if event_type is not None and registered_type is not event_type:
+                    continue
+                for registered_origin, handlers in list(by_origin.items()):
+                    if event_type is not None and registered_origin != origin:
+                        continue
+                    if handlers.pop(handler, _MISSING) is not _MISSING:
+                        removed += 1
+                    if not handlers:
+                        del by_origin[registered_origin]
+                if not by_origin:
+                    del self._by_type[registered_type]
+            if removed:
+                self.plans.clear()
+        return removed
+
+    def clear(self) -> None:
+        with self._lock:
+            self._by_type.clear()
+            self.plans.clear()
+
+    # -- reads ----------------------------------------------------------------
+
+    def registrations(self) -> list[Registration]:
+        with self._lock:
+            return [
+                Registration(event_type, origin, handler)
+                for event_type, by_origin in self._by_type.items()
+                for origin, handlers in by_origin.items()
+                for handler in handlers
+            ]
+
+    def handlers_for(self, event_type: type[Event], origin: object = None) -> tuple[Handler, ...]:
+        """The handlers an emission of ``event_type`` from ``origin`` runs (order not meaningful)."""
+        with self._lock:
+            found: dict[Handler, None] = {}
+            for registered_type, by_origin in self._by_type.items():
+                if not event_type_matches(event_type, registered_type):
+                    continue
+                for registered_origin, handlers in by_origin.items():
+                    if origin_matches(registered_origin, origin):
+                        found.update(handlers)
+            return tuple(found)
+
+    def plan(self, event_type: type[Event], origin: object) -> Plan:
+        """Compute (and cache, when ``origin`` is hashable) what an emission does."""
+        build = builder_for(event_type)
+        with self._lock:
+            if event_type.__pydantic_generic_metadata__["parameters"]:
+                handlers = None  # known once the event, and so its parametrized class, exists
+            else:
+                handlers = self.handlers_for(event_type, origin)
+            plan: Plan = (build, handlers)
+            try:
+                if len(self.plans) >= _MAX_PLANS:
+                    self.plans.clear()
+                self.plans[event_type, origin] = plan
+            except TypeError:
+                pass  # an unhashable origin: correct, just not cached
+            return plan
+
+    def cached_handlers(self, event_type: type[Event], origin: object) -> tuple[Handler, ...]:
+        """Handlers for an already built event's class (its plan is computed when missing)."""
+        try:
+            plan = self.plans[event_type, origin]
+        except (KeyError, TypeError):
+            plan = self.plan(event_type, origin)
+        handlers = plan[1]
+        assert handlers is not None  # a built event's class is never an unparametrized generic
+        return handlers
+
+
+_MISSING = object()
+
+
+def check_registration(event_type: object, origin: object, handler: object) -> None:
+    """Raise a clear :class:`TypeError` for a registration that could never work."""
+    check_target(event_type, origin)
+    check_handler(handler)
+
+
+def check_target(event_type: object, origin: object) -> None:
+    """Raise :class:`TypeError` unless ``event_type`` is an event class and ``origin`` is hashable."""
+    if not (isinstance(event_type, type) and issubclass(event_type, Event)):
+        raise TypeError(
+            f"handle_event() needs an Event subclass, got {event_type!r}; "
+            "declare the event as `class MyEvent(canvas_core.events.Event): ...`"
+        )
+    try:
+        hash(origin)
+    except TypeError:
+        raise TypeError(
+            f"handle_event() origin must be hashable, got an unhashable {type(origin).__qualname__}; "
+            "use a class, a module, a string or another hashable object"
+        ) from None
+
+
+def check_handler(handler: object) -> None:
+    """Raise :class:`TypeError` unless ``handler`` can be called with the event alone."""
+    if not callable(handler):
+        raise TypeError(f"handle_event() decorates a callable, got {handler!r}")
+    name = describe_callable(handler)
+    call_method = type(handler).__call__ if not inspect.isroutine(handler) else None
+    if inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(call_method):
+        raise TypeError(
+            f"handler {name} is a coroutine function; emit_event() runs handlers synchronously, "
+            "so its body would never run. Make it a plain function."
+        )
+    try:
+        signature = inspect.signature(handler)
+    except (TypeError, ValueError):
+        return  # some builtins have no introspectable signature; trust them
+    try:
+        signature.bind(object())
+    except TypeError:
+        raise TypeError(f"handler {name}{signature} must accept exactly one positional argument, the event") from None
+
+
+def describe_callable(handler: object) -> str:
+    """``module.qualname`` of a handler, for logs and errors."""
+    module = getattr(handler, "__module__", None)
+    qualname = getattr(handler, "__qualname__", None) or type(handler).__qualname__
+    return f"{module}.{qualname}" if module else qualname
