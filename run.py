@@ -56,7 +56,8 @@ def sync() -> dict[str, str]:
 
 def demo(args: list[str]) -> None:
     env = sync()
-    _run([str(ROOT / ".venv" / BIN / "python"), "-m", "canvas_core.demo", *args], env=env)
+    env["PYTHONPATH"] = str(ROOT / "examples")
+    _run([str(ROOT / ".venv" / BIN / "python"), "-m", "demo", *args], env=env)
 
 
 def test(args: list[str]) -> None:

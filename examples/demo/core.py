@@ -1,8 +1,4 @@
-"""A guided tour of canvas-core, run by ``python3 run.py demo``.
-
-Each section prints what it does and what happened. It needs no service:
-everything runs in this process.
-"""
+"""Demo sections for the core bus: watermark, signup validation, origins, failures."""
 
 from __future__ import annotations
 
@@ -13,9 +9,7 @@ from typing import Any
 
 from canvas_core import events
 
-
-def section(title: str) -> None:
-    print(f"\n== {title} ==")
+from ._output import section
 
 
 class BeforeMessageSend(events.Event):
@@ -116,13 +110,8 @@ def failure_demo() -> None:
     print(f"the emitter still got its event: {sent.message!r}")
 
 
-def main() -> None:
-    print("canvas-core: a typed, in-process event bus")
+def run() -> None:
     watermark_demo()
     signup_demo()
     origin_demo()
     failure_demo()
-
-
-if __name__ == "__main__":
-    main()

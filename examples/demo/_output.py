@@ -1,0 +1,3 @@
+def section(title: str) -> None:
+    """Print a section heading of the demo."""
+    print(f"\n== {title} ==")
