@@ -1,0 +1,39 @@
+"""Django settings for the test suite (pytest-django reads DJANGO_SETTINGS_MODULE).
+
+SQLite by default. The database-backed tests run a second time against
+PostgreSQL when CANVAS_TEST_POSTGRES_URL is set (see run.py and .ci/run).
+"""
+
+from __future__ import annotations
+
+import os
+
+SECRET_KEY = "tests-only"
+USE_TZ = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "canvas_core",
+    "tests.testapp",
+]
+
+_postgres_url = os.environ.get("CANVAS_TEST_DATABASE") == "postgres" and os.environ.get("CANVAS_TEST_POSTGRES_URL")
+
+if _postgres_url:
+    from urllib.parse import urlparse
+
+    _url = urlparse(_postgres_url)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": _url.path.lstrip("/") or "test",
+            "USER": _url.username or "postgres",
+            "PASSWORD": _url.password or "",
+            "HOST": _url.hostname or "127.0.0.1",
+            "PORT": str(_url.port or 5432),
+        }
+    }
+else:
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
