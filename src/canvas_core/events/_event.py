@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.main import _SIMPLE_SETATTR_HANDLERS
-from pydantic_core import ErrorDetails
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 from ._generics import kept_parametrizations, parametrize_from_values
 
@@ -92,12 +92,18 @@ class Event(BaseModel):
     # True for classes whose own ``__init__`` may fill required fields after
     # ``super().__init__``; computed per class in ``__pydantic_init_subclass__``.
     __canvas_deferred_init__: ClassVar[bool] = False
+    # Fields declared with ``Field(init=False)``: set by the event, never passed.
+    # Pydantic honours ``init=False`` only on dataclasses; type checkers honour
+    # it on models too, and so do we.
+    __canvas_init_false__: ClassVar[frozenset[str]] = frozenset()
 
     if not TYPE_CHECKING:
         # Hidden from type checkers so that pydantic's ``dataclass_transform``
         # keeps giving every subclass its precise, field-by-field signature.
 
         def __init__(self, /, **data: Any) -> None:
+            if self.__canvas_init_false__:
+                _reject_init_false(type(self), data)
             try:
                 self.__pydantic_validator__.validate_python(data, self_instance=self)
             except ValidationError as exc:
@@ -127,6 +133,7 @@ class Event(BaseModel):
         if own_init is not None and not getattr(own_init, "__canvas_checked_init__", False):
             cls.__init__ = _checking_required_after(cls, own_init)  # type: ignore[method-assign]
         cls.__canvas_deferred_init__ = cls.__pydantic_custom_init__
+        cls.__canvas_init_false__ = frozenset(name for name, field in cls.model_fields.items() if field.init is False)
         if cls.__pydantic_generic_metadata__["origin"] is not None:
             kept_parametrizations.add(cls)
 
@@ -139,6 +146,27 @@ def _validate_assignment(event: BaseModel, name: str, value: Any) -> None:
 
 
 _pydantic_validate_assignment = _SIMPLE_SETATTR_HANDLERS["validate_assignment"]
+
+
+def _reject_init_false(event_type: type[Event], data: Mapping[str, Any]) -> None:
+    given = event_type.__canvas_init_false__.intersection(data)
+    if given:
+        raise EventValidationError(
+            event_type,
+            ValidationError.from_exception_data(
+                event_type.__name__,
+                [
+                    {
+                        "type": PydanticCustomError(
+                            "init_false", "declared with Field(init=False): the event sets it, callers cannot pass it"
+                        ),
+                        "loc": (name,),
+                        "input": None,
+                    }
+                    for name in sorted(given)
+                ],
+            ),
+        )
 
 
 def _only_missing(exc: ValidationError) -> bool:
@@ -211,6 +239,12 @@ def builder_for(event_type: type[Event]) -> Callable[[dict[str, Any]], Event]:
 
     elif _is_unparametrized_generic(event_type):
         builder = functools.partial(_build_parametrized, event_type)
+    elif event_type.__canvas_init_false__:
+
+        def builder(fields: dict[str, Any]) -> Event:
+            _reject_init_false(event_type, fields)
+            return event_type.__pydantic_validator__.validate_python(fields)  # type: ignore[no-any-return]
+
     else:
         # No Python frame at all: pydantic-core builds the instance. The
         # dispatcher turns its ValidationError into EventValidationError.
@@ -230,4 +264,6 @@ def _build_parametrized(event_type: type[Event], fields: dict[str, Any]) -> Even
     directly takes the class of that field's value.
     """
     concrete = parametrize_from_values(event_type, fields)
+    if concrete is event_type:  # the field to infer from is missing: let validation say so
+        return event_type.__pydantic_validator__.validate_python(fields)  # type: ignore[no-any-return]
     return builder_for(concrete)(fields)  # type: ignore[arg-type]

@@ -42,7 +42,9 @@ def _to_stdlib(
 ) -> tuple[tuple[Any, ...], dict[str, Any]]:
     """Final processor: one standard log record with the fields in ``extra``."""
     kwargs: dict[str, Any] = {key: event_dict.pop(key) for key in _PASSED_THROUGH if key in event_dict}
-    kwargs["stacklevel"] = kwargs.get("stacklevel", 1) + 4  # point the record at the caller, not structlog
+    # Skip the frames of structlog (method, _proxy_to_logger) and of the stdlib
+    # wrapper, so the record names the line that logged.
+    kwargs["stacklevel"] = kwargs.get("stacklevel", 1) + 3
     message = str(event_dict.pop("event", ""))
     fields = dict(event_dict)
     if fields:
