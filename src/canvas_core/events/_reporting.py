@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from ._event import Event
@@ -35,12 +35,11 @@ class HandlerFailed(Event):
 class EventNestingError(RuntimeError):
     """Emissions nested deeper than :data:`MAX_NESTING_DEPTH`: a handler keeps re-emitting."""
 
-    def __init__(self, event: Event, stack: Sequence[Event]) -> None:
-        chain = " -> ".join(type(e).__qualname__ for e in stack[-5:])
+    def __init__(self, event: Event, depth: int, limit: int) -> None:
         super().__init__(
-            f"emitting {type(event).__qualname__} would nest {len(stack) + 1} emissions deep "
-            f"(limit {len(stack)}); the innermost were: ... -> {chain}. "
-            "A handler probably emits an event that leads back to itself."
+            f"emitting {type(event).__qualname__} inside {depth} nested emissions exceeds the limit "
+            f"(canvas_core.events.MAX_NESTING_DEPTH = {limit}): a handler probably emits an event "
+            "that leads back to itself"
         )
 
 
