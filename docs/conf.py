@@ -43,7 +43,7 @@ html_theme = "furo"
 html_title = "canvas-core"
 
 autodoc_member_order = "bysource"
-autodoc_typehints = "description"
+autodoc_typehints = "signature"
 autodoc_default_options = {"members": True, "show-inheritance": True}
 # Pydantic's own members (model_dump, model_validate, ...) are documented by pydantic.
 autodoc_inherit_docstrings = False
