@@ -33,7 +33,13 @@ def shop(tmp_path: Path) -> Path:
     write(
         tmp_path,
         {
-            "shop/__init__.py": "",
+            "shop/__init__.py": """
+                from .events import Note
+                from canvas_core.events import emit_event
+
+                def announce() -> None:
+                    emit_event(Note, text="hello")
+            """,
             "shop/events.py": """
                 from canvas_core import events
                 from canvas_core.events import Event
@@ -56,6 +62,9 @@ def shop(tmp_path: Path) -> Path:
             "shop/billing.py": """
                 import canvas_core.events as ev
                 from .events import OrderPaid
+
+                class Note:  # not an event; makes "Note" ambiguous by short name
+                    pass
 
                 class Billing:
                     def charge(self) -> None:
@@ -99,8 +108,9 @@ def test_scan_finds_events_transitively_and_through_every_import_form(shop: Path
 def test_scan_records_emit_sites_with_emitter_and_origin(shop: Path) -> None:
     emits = {(e.event, e.origin, e.emitter, e.line) for e in _graph.scan([shop]).emits}
     assert emits == {
-        ("shop.events.OrderPaid", "Billing", "shop.billing.Billing.charge", 7),
-        ("shop.events.OrderPaid", None, "shop.billing.<module>", 9),
+        ("shop.events.OrderPaid", "Billing", "shop.billing.Billing.charge", 10),
+        ("shop.events.OrderPaid", None, "shop.billing.<module>", 12),
+        ("shop.events.Note", None, "shop.announce", 6),  # a relative import in a package's __init__
     }
 
 
@@ -124,10 +134,11 @@ def test_mermaid_draws_emitters_events_handlers_and_subclassing(shop: Path, caps
     assert main(["graph", str(shop), "--format", "mermaid"]) == 0
     text = capsys.readouterr().out
     assert text.startswith("flowchart LR\n")
-    assert '"line 7, origin=Billing"' in text
+    assert '"line 10, origin=Billing"' in text
     assert '-.->|"subclass of"|' in text
     assert "origin='billing'" in text
     assert "PostRecordUpdate[dict]" in text
+    assert "any handler raises" in text  # HandlerFailed is emitted by canvas-core itself
 
 
 def test_mermaid_escapes_label_text() -> None:

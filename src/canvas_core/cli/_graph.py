@@ -132,7 +132,7 @@ def scan(paths: Iterable[str | os.PathLike[str]]) -> EventMap:
         except (SyntaxError, ValueError) as exc:
             event_map.skipped.append(f"{_display(file)}: not valid Python ({exc})")
             continue
-        visitor = _FileVisitor(_module_name(file), _display(file))
+        visitor = _FileVisitor(_module_name(file), _display(file), is_package=file.name == "__init__.py")
         visitor.visit(tree)
         classes.update(visitor.classes)
         raw_emits.extend(visitor.emits)
@@ -192,8 +192,9 @@ class _Ref:
 
 
 class _FileVisitor(ast.NodeVisitor):
-    def __init__(self, module: str, file: str) -> None:
+    def __init__(self, module: str, file: str, is_package: bool = False) -> None:
         self.module = module
+        self.is_package = is_package
         self.file = file
         self.imports: dict[str, str] = {}  # local name -> qualified name (module or module.attr)
         self.scope: list[str] = []
@@ -213,9 +214,9 @@ class _FileVisitor(ast.NodeVisitor):
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         base = node.module or ""
         if node.level:
-            package = self.module.split(".")
-            # a module's package is its name minus the last part (an __init__ is its own package,
-            # but _module_name already dropped "__init__", so treat it the same way)
+            # `from . import x` is relative to the module's package: its name minus the last part,
+            # except in a package's __init__.py, which is its own package.
+            package = self.module.split(".") + ([""] if self.is_package else [])
             anchor = package[: len(package) - node.level] if len(package) >= node.level else []
             base = ".".join([*anchor, *([base] if base else [])])
         for alias in node.names:
@@ -412,6 +413,10 @@ def _graph(event_map: EventMap) -> tuple[dict[str, tuple[str, str]], list[_Edge]
         source = node("emitter", emit.emitter, f"{_short(emit.emitter)}\n{emit.file}")
         label = f"line {emit.line}" + (f", origin={emit.origin}" if emit.origin else "")
         edges.append(_Edge(source, node("event", emit.event, ""), label, "emits"))
+    failed = f"{_EVENTS_MODULE}.HandlerFailed"
+    if any(site.event == failed for site in event_map.handlers):
+        source = node("emitter", "<any failing handler>", "canvas-core, when\nany handler raises")
+        edges.append(_Edge(source, node("event", failed, ""), "origin=the failed event's class", "emits"))
     for handler in event_map.handlers:
         target = node("handler", handler.handler, f"{_short(handler.handler)}\n{handler.file}:{handler.line}")
         label = f"origin={handler.origin}" if handler.origin else ""
