@@ -139,6 +139,14 @@ def test_mermaid_draws_emitters_events_handlers_and_subclassing(shop: Path, caps
     assert "origin='billing'" in text
     assert "PostRecordUpdate[dict]" in text
     assert "any handler raises" in text  # HandlerFailed is emitted by canvas-core itself
+    assert '-.->|"parametrized"|' in text  # PostRecordUpdate[dict] -> PostRecordUpdate
+
+
+def test_the_frameworks_own_events_keep_their_public_names() -> None:
+    event_map = _graph.scan([ROOT / "src"])
+    events = {event.name: event.bases for event in event_map.events}
+    assert events["canvas_core.events.HandlerFailed"] == ("canvas_core.events.Event",)
+    assert events["canvas_core.events.PostRecordUpdate"] == ("canvas_core.events.RecordEvent",)
 
 
 def test_mermaid_escapes_label_text() -> None:

@@ -134,7 +134,7 @@ def scan(paths: Iterable[str | os.PathLike[str]]) -> EventMap:
             continue
         visitor = _FileVisitor(_module_name(file), _display(file), is_package=file.name == "__init__.py")
         visitor.visit(tree)
-        classes.update(visitor.classes)
+        classes.update((_public_name(name), found) for name, found in visitor.classes.items())
         raw_emits.extend(visitor.emits)
         raw_handlers.extend(visitor.handlers)
 
@@ -142,8 +142,11 @@ def scan(paths: Iterable[str | os.PathLike[str]]) -> EventMap:
     for name in sorted(resolve.event_classes()):
         if name in classes:
             bases, file_name, line = classes[name]
+            # Deriving from RecordEvent[R] is deriving from RecordEvent: drop the type arguments.
             event_bases = tuple(
-                resolved for resolved in (resolve.name(base) for base in bases) if resolve.is_event(resolved)
+                resolved
+                for resolved in (resolve.name(dataclasses.replace(base, subscript="")) for base in bases)
+                if resolve.is_event(resolved)
             )
             event_map.events.append(EventClass(name, event_bases, file_name, line))
     for ref, origin, where, file_name, line in raw_emits:
@@ -316,6 +319,17 @@ def _keyword(call: ast.Call, name: str) -> str | None:
     return None
 
 
+_PUBLIC_BUILTINS = {f"{_EVENTS_MODULE}.{name}" for name in _BUILTIN_EVENTS}
+
+
+def _public_name(qualified: str) -> str:
+    """``canvas_core.events._records.PostRecordUpdate`` -> ``canvas_core.events.PostRecordUpdate``."""
+    module, _, short = qualified.rpartition(".")
+    if short in _BUILTIN_EVENTS and (module == _EVENTS_MODULE or module.startswith(f"{_EVENTS_MODULE}._")):
+        return f"{_EVENTS_MODULE}.{short}"
+    return qualified
+
+
 class _Resolver:
     """Turns references into event names and decides which classes are events (transitively)."""
 
@@ -327,11 +341,10 @@ class _Resolver:
         self._events: set[str] | None = None
 
     def _class_name(self, qualified: str) -> str | None:
-        if qualified in self.classes:
+        qualified = _public_name(qualified)
+        if qualified in self.classes or qualified in _PUBLIC_BUILTINS:
             return qualified
         module, _, short = qualified.rpartition(".")
-        if module.startswith(_EVENTS_MODULE) and short in _BUILTIN_EVENTS:
-            return f"{_EVENTS_MODULE}.{short}"
         # Locally scoped lookups fall back outwards: demo.f.<locals>.E -> demo.E
         while "." in module:
             module = module.rpartition(".")[0]
@@ -347,7 +360,7 @@ class _Resolver:
 
     def event_classes(self) -> set[str]:
         if self._events is None:
-            events = {f"{_EVENTS_MODULE}.{name}" for name in _BUILTIN_EVENTS}
+            events = set(_PUBLIC_BUILTINS)
             changed = True
             while changed:
                 changed = False
@@ -409,6 +422,10 @@ def _graph(event_map: EventMap) -> tuple[dict[str, tuple[str, str]], list[_Edge]
             if base == root and not show_root:
                 continue
             edges.append(_Edge(node("event", event.name, ""), node("event", base, ""), "subclass of", "subclass"))
+    for name in event_map.event_names():  # PostRecordUpdate[Setting] -> PostRecordUpdate
+        generic = name.split("[", 1)[0]
+        if generic != name and (generic != root or show_root):
+            edges.append(_Edge(node("event", name, ""), node("event", generic, ""), "parametrized", "subclass"))
     for emit in event_map.emits:
         source = node("emitter", emit.emitter, f"{_short(emit.emitter)}\n{emit.file}")
         label = f"line {emit.line}" + (f", origin={emit.origin}" if emit.origin else "")
