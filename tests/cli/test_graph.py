@@ -238,3 +238,20 @@ def test_console_entry_point_and_module_form() -> None:
         [sys.executable, "-m", "canvas_core.events", "graph", "--help"], capture_output=True, text=True, check=True
     )
     assert "--format" in result.stdout
+
+
+def test_file_that_vanished_or_dangles_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "ok.py").write_text("x = 1\n")
+    (tmp_path / "gone.py").symlink_to(tmp_path / "missing-target.py")
+    assert main(["graph", str(tmp_path)]) == 1
+    assert "cannot read" in capsys.readouterr().err
+
+
+def test_module_form_exit_status_on_error(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "canvas_core.events", "graph", str(tmp_path / "nowhere")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("canvas-events graph: error: cannot read")
