@@ -60,14 +60,22 @@ def demo(args: list[str]) -> None:
     _run([str(ROOT / ".venv" / BIN / "python"), "-m", "demo", *args], env=env)
 
 
+# CI runs the suite on .venv (the interpreter running this script; Django 5.2 on 3.11) and on this newer
+# combination of the matrix in noxfile.py.
+NEWER_COMBINATION = "matrix(python='3.12', django='6')"
+
+
 def test(args: list[str]) -> None:
     env = sync()
+    env["PATH"] = os.pathsep.join([str(_uv().parent), env["PATH"]])  # nox sessions install with uv
     venv_bin = ROOT / ".venv" / BIN
     steps = [
         ("ruff", [str(venv_bin / "ruff"), "check", "."]),
         ("ruff format", [str(venv_bin / "ruff"), "format", "--check", "."]),
         ("mypy --strict", [str(venv_bin / "mypy")]),
+        ("docs", [str(venv_bin / "sphinx-build"), "-E", "-W", "--keep-going", "-q", "docs", "docs/_build/html"]),
         ("pytest", [str(venv_bin / "python"), "-m", "pytest", *args]),
+        (f"pytest on {NEWER_COMBINATION}", [str(venv_bin / "nox"), "-s", NEWER_COMBINATION, "--", *args]),
     ]
     for name, command in steps:
         print(f"\n== {name} ==", flush=True)

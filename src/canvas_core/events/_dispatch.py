@@ -149,10 +149,21 @@ def remove_handler(
 
 
 def registrations() -> list[Registration]:
-    """Every current registration, as ``(event_type, origin, handler)`` tuples."""
+    """Every current registration, as :class:`Registration` named tuples ``(event_type, origin, handler)``.
+
+    A snapshot in no meaningful order: later registrations and removals do not
+    change the returned list. A handler registered for several event types or
+    origins appears once for each. ``canvas-events handlers`` prints this list.
+    """
     return registry.registrations()
 
 
 def handlers_for(event_type: type[Event], origin: object = None) -> tuple[Callable[[Any], object], ...]:
-    """The handlers an emission of ``event_type`` from ``origin`` would run now."""
+    """The handlers an emission of ``event_type`` from ``origin`` would run now.
+
+    Applies the same matching as :func:`emit_event` (subclasses of the handled
+    type, origins equal or, for classes, subclasses), without building an event
+    or running anything. Each handler appears once; the order is not the order
+    of execution, which is unspecified.
+    """
     return registry.handlers_for(event_type, origin)

@@ -34,7 +34,10 @@ class EventValidationError(TypeError):
 
     It is a :class:`TypeError` because that is what Python raises for a call
     with wrong arguments. The pydantic details stay available through
-    :meth:`errors` and :attr:`validation_error`.
+    :meth:`errors` and :attr:`validation_error`. The message names every bad
+    field and what to do about it, but never the values given (events carry
+    personal and secret data). :attr:`event_type` is the event class that
+    rejected the input.
     """
 
     def __init__(self, event_type: type[BaseModel], validation_error: ValidationError) -> None:

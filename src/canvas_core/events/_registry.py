@@ -30,11 +30,17 @@ _MAX_PLANS = 4096
 
 
 class Registration(NamedTuple):
-    """One ``handle_event`` registration, as listed by :func:`registrations`."""
+    """One ``handle_event`` registration, as listed by :func:`registrations`.
+
+    A named tuple: ``for event_type, origin, handler in registrations()`` works.
+    """
 
     event_type: type[Event]
+    """The event class the handler was registered for (it also receives subclasses)."""
     origin: Hashable | None
+    """The origin the handler is restricted to, or ``None`` for every emission."""
     handler: Callable[[Any], object]
+    """The registered callable, exactly as it was passed to ``handle_event``."""
 
 
 def origin_matches(registered: object, emitted: object) -> bool:

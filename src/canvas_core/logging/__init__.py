@@ -1,4 +1,4 @@
-"""Structured logging on structlog, delivered through the standard :mod:`logging` module.
+"""Structured logging on structlog, delivered through the standard :mod:`logging` module::
 
     from canvas_core import logging
 
