@@ -1,0 +1,192 @@
+"""Turning an event into JSON for a worker, and back.
+
+Values are dumped with pydantic in JSON mode. A Django model instance, which
+JSON cannot carry, travels as a reference (its model label and primary key)
+and is fetched again where the event is rebuilt. Django is imported only when
+a Django model is met.
+"""
+
+from __future__ import annotations
+
+import json
+import pkgutil
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic.errors import PydanticInvalidForJsonSchema, PydanticUserError
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import PydanticSerializationError, core_schema
+
+from canvas_core.events import Event, PostRecordDelete, PreRecordDelete
+
+__all__ = ["EventNotSerializable", "Job", "RecordNotFound", "check_serializable", "import_path"]
+
+_RECORD = "__canvas_record__"
+
+
+class EventNotSerializable(TypeError):
+    """An event cannot be copied to a worker: a field holds a value JSON cannot carry.
+
+    Raised when a background handler is registered for such an event type, or,
+    for a value only known when it is emitted, by the emission (where it is
+    reported like a handler failure).
+    """
+
+
+class RecordNotFound(LookupError):
+    """A record an event refers to no longer exists when the worker rebuilds the event."""
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One background handler to run for one event: everything a worker needs, as JSON-compatible data."""
+
+    handler: str
+    """Import path of the handler, ``module:qualname``."""
+    event_type: str
+    """Import path of the event class (of its generic origin, for ``PostRecordUpdate[Book]``)."""
+    type_args: tuple[str, ...]
+    """Import paths of the event class's type arguments (``Book`` in ``PostRecordUpdate[Book]``)."""
+    fields: dict[str, Any]
+    """The event's fields, dumped in JSON mode; records as references."""
+
+    @classmethod
+    def for_event(cls, handler: str, event: Event) -> Job:
+        """Copy ``event`` for ``handler``; raise :class:`EventNotSerializable` if it cannot travel."""
+        event_class = type(event)
+        metadata = event_class.__pydantic_generic_metadata__
+        generic_origin = metadata["origin"] or event_class
+        try:
+            fields = event.model_dump(mode="json", fallback=_encode_unknown)
+        except PydanticSerializationError as exc:
+            raise EventNotSerializable(
+                f"{event_class.__qualname__} cannot be copied to a background handler: {exc}"
+            ) from None
+        if isinstance(event, PreRecordDelete | PostRecordDelete) and _is_django_model(event.record):
+            # The row is gone by the time the worker runs: carry its values.
+            fields["record"]["snapshot"] = _snapshot(event.record)
+        return cls(
+            handler=handler,
+            event_type=import_path(generic_origin, what="event class"),
+            type_args=tuple(import_path(argument, what="type argument") for argument in metadata["args"]),
+            fields=fields,
+        )
+
+    def to_message(self) -> dict[str, Any]:
+        """The job as a JSON-compatible dict (what a task queue carries)."""
+        return {
+            "handler": self.handler,
+            "event_type": self.event_type,
+            "type_args": list(self.type_args),
+            "fields": self.fields,
+        }
+
+    @classmethod
+    def from_message(cls, message: dict[str, Any]) -> Job:
+        return cls(message["handler"], message["event_type"], tuple(message["type_args"]), message["fields"])
+
+    def load(self) -> tuple[Callable[[Any], object], Event]:
+        """Import the handler and rebuild the event (fetching records again)."""
+        handler = pkgutil.resolve_name(self.handler)
+        event_class = pkgutil.resolve_name(self.event_type)
+        if self.type_args:
+            arguments = tuple(pkgutil.resolve_name(argument) for argument in self.type_args)
+            event_class = event_class[arguments if len(arguments) > 1 else arguments[0]]
+        event = event_class.model_validate(_decode(self.fields))
+        assert isinstance(event, Event)
+        return handler, event
+
+
+def import_path(obj: object, *, what: str) -> str:
+    """``module:qualname`` of a module-level class or function, checked to resolve back to ``obj``."""
+    module = getattr(obj, "__module__", None)
+    qualname = getattr(obj, "__qualname__", None)
+    if not isinstance(module, str) or not isinstance(qualname, str) or "<" in qualname or module == "__main__":
+        raise EventNotSerializable(
+            f"the {what} {obj!r} cannot be found by a worker: background handling needs module-level "
+            "classes and functions in an importable module (not __main__, not defined inside a function)"
+        )
+    return f"{module}:{qualname}"
+
+
+def check_serializable(event_type: type[Event]) -> None:
+    """Raise :class:`EventNotSerializable` unless every field of ``event_type`` can travel as JSON."""
+    metadata = event_type.__pydantic_generic_metadata__
+    import_path(metadata["origin"] or event_type, what="event class")
+    try:
+        event_type.model_json_schema(schema_generator=_RecordsAsReferences)
+    except (PydanticInvalidForJsonSchema, PydanticUserError) as exc:
+        raise EventNotSerializable(
+            f"{event_type.__qualname__} cannot be copied to a background handler: {exc.message}. "
+            "Give its fields JSON-compatible types (or Django models, which travel as references)."
+        ) from None
+
+
+class _RecordsAsReferences(GenerateJsonSchema):
+    """JSON schema generation that accepts Django models (sent as references) and nothing else arbitrary."""
+
+    def is_instance_schema(self, schema: core_schema.IsInstanceSchema) -> JsonSchemaValue:
+        if _is_django_model_class(schema["cls"]):
+            return {"type": "object"}
+        return super().is_instance_schema(schema)
+
+
+def _encode_unknown(value: Any) -> object:
+    if _is_django_model(value):
+        if value.pk is None:
+            raise EventNotSerializable(
+                f"an unsaved {type(value).__qualname__} cannot be sent to a background handler: it has no primary key"
+            )
+        return {_RECORD: value._meta.label_lower, "pk": _jsonable(value.pk)}
+    raise EventNotSerializable(
+        f"a value of type {type(value).__qualname__} cannot be copied to a background handler; "
+        "use JSON-compatible field types (or Django models, which travel as references)"
+    )
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict):
+        if _RECORD in value:
+            return _fetch(value)
+        return {key: _decode(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_decode(item) for item in value]
+    return value
+
+
+def _fetch(reference: dict[str, Any]) -> Any:
+    from django.apps import apps
+    from django.core import serializers
+
+    label, pk = reference[_RECORD], reference["pk"]
+    if "snapshot" in reference:
+        [rebuilt] = serializers.deserialize("python", [{"model": label, "pk": pk, "fields": reference["snapshot"]}])
+        return rebuilt.object
+    model = apps.get_model(label)
+    try:
+        return model._base_manager.get(pk=pk)
+    except model.DoesNotExist:
+        raise RecordNotFound(f"{model.__qualname__} with primary key {pk!r} no longer exists") from None
+
+
+def _snapshot(record: Any) -> dict[str, Any]:
+    from django.core import serializers
+
+    fields: dict[str, Any] = json.loads(serializers.serialize("json", [record]))[0]["fields"]
+    return fields
+
+
+def _jsonable(value: object) -> object:
+    return value if isinstance(value, int | str) else str(value)  # UUID and other keys: Django parses them back
+
+
+def _is_django_model(value: object) -> bool:
+    models = sys.modules.get("django.db.models")
+    return models is not None and isinstance(value, models.Model)
+
+
+def _is_django_model_class(cls: object) -> bool:
+    models = sys.modules.get("django.db.models")
+    return models is not None and isinstance(cls, type) and issubclass(cls, models.Model)
