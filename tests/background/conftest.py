@@ -84,7 +84,7 @@ def celery_worker(redis_client: redis.Redis, tmp_path_factory: pytest.TempPathFa
     command = [
         sys.executable, "-m", "celery", "-A", "tests.background.celery_worker", "worker",
         "--pool=prefork", "--concurrency=1", f"--queues={queue}", f"--hostname={run_id}@%h",
-        "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO",
+        "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=WARNING",
     ]  # fmt: skip
     with log.open("wb") as output:
         process = subprocess.Popen(command, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, env=dict(os.environ))

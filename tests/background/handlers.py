@@ -6,6 +6,7 @@ which the test process reads.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -20,6 +21,7 @@ class Ping(events.Event):
     n: int
 
 
+@functools.cache
 def _redis() -> redis.Redis:
     return redis.Redis.from_url(os.environ["CANVAS_TEST_REDIS_URL"], decode_responses=True)
 

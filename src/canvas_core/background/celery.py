@@ -63,10 +63,12 @@ class CeleryEngine:
         self.task: Task[[dict[str, Any]], None] = run_handler
 
     def enqueue(self, job: Job) -> None:
-        if self.queue is None:
-            self.task.apply_async((job.to_message(),))
-        else:
-            self.task.apply_async((job.to_message(),), queue=self.queue)
+        # An explicit argsrepr keeps field values (personal, secret data) out of
+        # Celery's logs and monitoring, and skips Celery's costly repr.
+        options: dict[str, Any] = {"argsrepr": f"({job.handler}, {job.event_type})", "kwargsrepr": "{}"}
+        if self.queue is not None:
+            options["queue"] = self.queue
+        self.task.apply_async((job.to_message(),), **options)
 
     def _run(self, task: Task[Any, Any], message: dict[str, Any]) -> None:
         handler, event = load_job(Job.from_message(message))
