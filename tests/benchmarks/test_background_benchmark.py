@@ -69,4 +69,4 @@ def test_throughput_of_one_worker(benchmark: BenchmarkFixture, celery_worker: Wo
             f"all handled after {done - start:.2f}s: {THROUGHPUT_EVENTS / (done - start):,.0f} events/s end to end"
         )
 
-    benchmark.pedantic(run, rounds=1, iterations=1)
+    benchmark.pedantic(run, rounds=1, iterations=1)  # type: ignore[no-untyped-call]
