@@ -123,6 +123,17 @@ def test_a_deleted_record_is_rebuilt_from_its_values_at_emission(book: Book) -> 
     assert not Book.objects.filter(pk=book.pk).exists()
 
 
+def test_a_record_whose_primary_key_django_cleared_on_delete_is_rebuilt_too(book: Book) -> None:
+    events.handle_event(events.PostRecordDelete[Book], background=True)(on_book_delete)
+    book.delete()  # sets book.pk to None
+
+    events.emit_event(events.PostRecordDelete[Book], origin=Book, record=book)
+
+    [event] = received
+    assert isinstance(event.record, Book)
+    assert (event.record.pk, event.record.title) == (None, "Dune")
+
+
 def test_a_record_gone_before_the_worker_runs_is_logged(
     jobs: Recorded, book: Book, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ConfigDict, TypeAdapter
 from pydantic.errors import PydanticInvalidForJsonSchema, PydanticUserError
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import PydanticSerializationError, core_schema
@@ -58,15 +59,18 @@ class Job:
         event_class = type(event)
         metadata = event_class.__pydantic_generic_metadata__
         generic_origin = metadata["origin"] or event_class
+        # The row of a deleted record is gone by the time the worker runs (and
+        # Django may have cleared its primary key): carry its values instead.
+        record = getattr(event, "record", None)
+        deleted = isinstance(event, PreRecordDelete | PostRecordDelete) and _is_django_model(record)
         try:
-            fields = event.model_dump(mode="json", fallback=_encode_unknown)
+            fields = event.model_dump(mode="json", fallback=_encode_unknown, exclude={"record"} if deleted else None)
         except PydanticSerializationError as exc:
             raise EventNotSerializable(
                 f"{event_class.__qualname__} cannot be copied to a background handler: {exc}"
             ) from None
-        if isinstance(event, PreRecordDelete | PostRecordDelete) and _is_django_model(event.record):
-            # The row is gone by the time the worker runs: carry its values.
-            fields["record"]["snapshot"] = _snapshot(event.record)
+        if deleted:
+            fields["record"] = _snapshot(record)
         return cls(
             handler=handler,
             event_type=import_path(generic_origin, what="event class"),
@@ -118,10 +122,28 @@ def check_serializable(event_type: type[Event]) -> None:
     try:
         event_type.model_json_schema(schema_generator=_RecordsAsReferences)
     except (PydanticInvalidForJsonSchema, PydanticUserError) as exc:
+        culprit = next(
+            (f"field {name!r}" for name in event_type.model_fields if not _field_serializable(event_type, name)),
+            "a field",
+        )
         raise EventNotSerializable(
-            f"{event_type.__qualname__} cannot be copied to a background handler: {exc.message}. "
-            "Give its fields JSON-compatible types (or Django models, which travel as references)."
+            f"{event_type.__qualname__} cannot be copied to a background handler: {culprit} has a type JSON cannot "
+            f"carry ({exc.message}). Give its fields JSON-compatible types (or Django models, which travel as "
+            "references)."
         ) from None
+
+
+def _field_serializable(event_type: type[Event], name: str) -> bool:
+    annotation: Any = event_type.model_fields[name].annotation
+    try:
+        try:
+            adapter: TypeAdapter[Any] = TypeAdapter(annotation, config=ConfigDict(arbitrary_types_allowed=True))
+        except PydanticUserError:  # a model, which brings its own config
+            adapter = TypeAdapter(annotation)
+        adapter.json_schema(schema_generator=_RecordsAsReferences)
+    except (PydanticInvalidForJsonSchema, PydanticUserError):
+        return False
+    return True
 
 
 class _RecordsAsReferences(GenerateJsonSchema):
@@ -174,8 +196,8 @@ def _fetch(reference: dict[str, Any]) -> Any:
 def _snapshot(record: Any) -> dict[str, Any]:
     from django.core import serializers
 
-    fields: dict[str, Any] = json.loads(serializers.serialize("json", [record]))[0]["fields"]
-    return fields
+    [serialized] = json.loads(serializers.serialize("json", [record]))
+    return {_RECORD: serialized["model"], "pk": serialized["pk"], "snapshot": serialized["fields"]}
 
 
 def _jsonable(value: object) -> object:
