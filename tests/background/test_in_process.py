@@ -75,6 +75,29 @@ def test_async_background_handlers_run() -> None:
     assert [event.number for event in seen] == [2]  # type: ignore[attr-defined]
 
 
+async def set_when_handled(event: Order) -> None:
+    await asyncio.sleep(0)
+    seen.append(event)
+    handled[-1].set()
+
+
+handled: list[asyncio.Event] = []  # one per run of the test, created inside its event loop
+
+
+def test_async_background_handlers_run_as_tasks_of_a_running_loop() -> None:
+    """From async code the emitter does not wait for them either."""
+    events.handle_event(Order, background=True)(set_when_handled)
+
+    async def emit_then_wait() -> None:
+        handled.append(asyncio.Event())
+        await events.aemit_event(Order, number=6)
+        assert seen == []  # enqueued, not awaited
+        await asyncio.wait_for(handled[-1].wait(), timeout=10)
+
+    asyncio.run(emit_then_wait())
+    assert [event.number for event in seen] == [6]  # type: ignore[attr-defined]
+
+
 def test_registrations_say_which_handlers_run_in_the_background() -> None:
     events.handle_event(Order, background=True)(remember)
     assert events.Registration(Order, None, remember, True) in events.registrations()

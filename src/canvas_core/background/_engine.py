@@ -41,15 +41,36 @@ class InProcessEngine:
 def run_job(job: Job) -> None:
     """Rebuild the job's event and run its handler; report the handler's failure like a synchronous one.
 
-    A failure to rebuild the event (a record deleted meanwhile, a handler that
-    no longer imports) is logged on ``canvas_core.background``: there is no
-    event to report it with.
+    An ``async def`` handler runs on a new event loop, or, when a loop is
+    already running in this thread, as a task of that loop which nobody waits
+    for (it is a background handler). A failure to rebuild the event (a record
+    deleted meanwhile, a handler that no longer imports) is logged on
+    ``canvas_core.background``: there is no event to report it with.
     """
     handler, event = load_job(job)
     if handler is None or event is None:
         return
     try:
-        call_handler(handler, event)
+        result = handler(event)
+        if inspect.isawaitable(result):
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                asyncio.run(_await(result))
+            else:
+                task = loop.create_task(_reporting(result, event, handler))
+                _running.add(task)  # the loop keeps only weak references to tasks
+                task.add_done_callback(_running.discard)
+    except Exception as exc:
+        report_failure(event, None, handler, exc)
+
+
+_running: set[asyncio.Task[None]] = set()
+
+
+async def _reporting(awaitable: Any, event: Any, handler: Any) -> None:
+    try:
+        await awaitable
     except Exception as exc:
         report_failure(event, None, handler, exc)
 
