@@ -36,7 +36,6 @@ class Registration(NamedTuple):
     event_type: type[Event]
     origin: Hashable | None
     handler: Callable[[Any], object]
-    background: bool = False
 
 
 def origin_matches(registered: object, emitted: object) -> bool:
@@ -120,10 +119,10 @@ class Registry:
     def registrations(self) -> list[Registration]:
         with self._lock:
             return [
-                Registration(event_type, origin, handler, _is_background(runner))
+                Registration(event_type, origin, handler)
                 for event_type, by_origin in self._by_type.items()
                 for origin, handlers in by_origin.items()
-                for handler, runner in handlers.items()
+                for handler in handlers
             ]
 
     def handlers_for(self, event_type: type[Event], origin: object = None) -> tuple[Handler, ...]:
