@@ -29,6 +29,15 @@ def on_any_record_update(event: events.PostRecordUpdate[Any]) -> None:
     received.append(event)
 
 
+class ShelfStocked(events.Event):
+    books: list[Book]
+    labels: dict[str, str]
+
+
+def on_shelf_stocked(event: ShelfStocked) -> None:
+    received.append(event)  # type: ignore[arg-type]
+
+
 class Recorded(list[Job]):
     """An engine that keeps jobs instead of running them, to see when they are enqueued."""
 
@@ -61,7 +70,8 @@ def test_jobs_are_enqueued_when_the_transaction_commits(jobs: Recorded, book: Bo
         assert jobs == []  # not before the commit
 
     [job] = jobs
-    assert job.fields["record"] == {"__canvas_record__": "testapp.book", "pk": book.pk}
+    assert job.records == ({"model": "testapp.book", "pk": book.pk},)
+    assert job.fields["record"] == {job.marker: 0}
     assert job.type_args == ("tests.testapp.models:Book",)
 
 
@@ -92,6 +102,22 @@ def test_the_worker_fetches_the_record_again(book: Book) -> None:
     assert event.record.pk == book.pk
     assert event.record.title == "Dune Messiah"  # the committed row, not the emitter's object
     assert event.diff == {"title": ("Dune", "Dune")}  # type: ignore[attr-defined]
+
+
+def test_records_anywhere_in_an_event_travel_as_references(jobs: Recorded, book: Book) -> None:
+    events.handle_event(ShelfStocked, background=True)(on_shelf_stocked)
+    second = Book.objects.create(title="Children of Dune", author=book.author)
+    labels = {"__canvas_record__": "not a record", "model": "testapp.book"}
+
+    events.emit_event(ShelfStocked, books=[book, second], labels=labels)
+    [job] = jobs
+    assert [reference["pk"] for reference in job.records] == [book.pk, second.pk]
+    background.run_job(job)
+
+    [event] = received
+    assert isinstance(event, ShelfStocked)
+    assert [(b.pk, b.title) for b in event.books] == [(book.pk, "Dune"), (second.pk, "Children of Dune")]
+    assert event.labels == labels
 
 
 def test_a_handler_of_the_unparametrized_event_gets_the_parametrized_class(book: Book) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import pkgutil
 import sys
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,8 +24,6 @@ from pydantic_core import PydanticSerializationError, core_schema
 from canvas_core.events import Event, PostRecordDelete, PreRecordDelete
 
 __all__ = ["EventNotSerializable", "Job", "RecordNotFound", "check_serializable", "import_path"]
-
-_RECORD = "__canvas_record__"
 
 
 class EventNotSerializable(TypeError):
@@ -42,7 +41,13 @@ class RecordNotFound(LookupError):
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    """One background handler to run for one event: everything a worker needs, as JSON-compatible data."""
+    """One background handler to run for one event: everything a worker needs, as JSON-compatible data.
+
+    Records (Django model instances) are listed in :attr:`records`; where one
+    occurred, :attr:`fields` holds ``{marker: index}``, a one-key dict whose
+    key is this job's random :attr:`marker`, so that no data of the event can
+    be mistaken for a record.
+    """
 
     handler: str
     """Import path of the handler, ``module:qualname``."""
@@ -51,7 +56,11 @@ class Job:
     type_args: tuple[str, ...]
     """Import paths of the event class's type arguments (``Book`` in ``PostRecordUpdate[Book]``)."""
     fields: dict[str, Any]
-    """The event's fields, dumped in JSON mode; records as references."""
+    """The event's fields, dumped in JSON mode."""
+    records: tuple[dict[str, Any], ...] = ()
+    """References to records: ``{"model": "app_label.model", "pk": ...}``, plus ``"fields"`` for deleted ones."""
+    marker: str = ""
+    """The key that marks a record's place in :attr:`fields`."""
 
     @classmethod
     def for_event(cls, handler: str, event: Event) -> Job:
@@ -59,23 +68,33 @@ class Job:
         event_class = type(event)
         metadata = event_class.__pydantic_generic_metadata__
         generic_origin = metadata["origin"] or event_class
+        marker = f"__canvas_record_{uuid.uuid4().hex}__"
+        records: list[dict[str, Any]] = []
+
+        def encode_unknown(value: Any) -> object:
+            records.append(_reference(value))
+            return {marker: len(records) - 1}
+
         # The row of a deleted record is gone by the time the worker runs (and
         # Django may have cleared its primary key): carry its values instead.
         record = getattr(event, "record", None)
         deleted = isinstance(event, PreRecordDelete | PostRecordDelete) and _is_django_model(record)
         try:
-            fields = event.model_dump(mode="json", fallback=_encode_unknown, exclude={"record"} if deleted else None)
+            fields = event.model_dump(mode="json", fallback=encode_unknown, exclude={"record"} if deleted else None)
         except PydanticSerializationError as exc:
             raise EventNotSerializable(
                 f"{event_class.__qualname__} cannot be copied to a background handler: {exc}"
             ) from None
         if deleted:
-            fields["record"] = _snapshot(record)
+            records.append(_snapshot(record))
+            fields["record"] = {marker: len(records) - 1}
         return cls(
             handler=handler,
             event_type=import_path(generic_origin, what="event class"),
             type_args=tuple(import_path(argument, what="type argument") for argument in metadata["args"]),
             fields=fields,
+            records=tuple(records),
+            marker=marker if records else "",
         )
 
     def to_message(self) -> dict[str, Any]:
@@ -85,11 +104,21 @@ class Job:
             "event_type": self.event_type,
             "type_args": list(self.type_args),
             "fields": self.fields,
+            "records": list(self.records),
+            "marker": self.marker,
         }
 
     @classmethod
     def from_message(cls, message: dict[str, Any]) -> Job:
-        return cls(message["handler"], message["event_type"], tuple(message["type_args"]), message["fields"])
+        """The job :meth:`to_message` described."""
+        return cls(
+            message["handler"],
+            message["event_type"],
+            tuple(message["type_args"]),
+            message["fields"],
+            tuple(message["records"]),
+            message["marker"],
+        )
 
     def load(self) -> tuple[Callable[[Any], object], Event]:
         """Import the handler and rebuild the event (fetching records again)."""
@@ -98,7 +127,11 @@ class Job:
         if self.type_args:
             arguments = tuple(pkgutil.resolve_name(argument) for argument in self.type_args)
             event_class = event_class[arguments if len(arguments) > 1 else arguments[0]]
-        event = event_class.model_validate(_decode(self.fields))
+        fields = self.fields
+        if self.records:
+            fetched = [_fetch(reference) for reference in self.records]
+            fields = _put_records(fields, self.marker, fetched)
+        event = event_class.model_validate(fields)
         assert isinstance(event, Event)
         return handler, event
 
@@ -155,26 +188,26 @@ class _RecordsAsReferences(GenerateJsonSchema):
         return super().is_instance_schema(schema)
 
 
-def _encode_unknown(value: Any) -> object:
-    if _is_django_model(value):
-        if value.pk is None:
-            raise EventNotSerializable(
-                f"an unsaved {type(value).__qualname__} cannot be sent to a background handler: it has no primary key"
-            )
-        return {_RECORD: value._meta.label_lower, "pk": _jsonable(value.pk)}
-    raise EventNotSerializable(
-        f"a value of type {type(value).__qualname__} cannot be copied to a background handler; "
-        "use JSON-compatible field types (or Django models, which travel as references)"
-    )
+def _reference(value: Any) -> dict[str, Any]:
+    if not _is_django_model(value):
+        raise EventNotSerializable(
+            f"a value of type {type(value).__qualname__} cannot be copied to a background handler; "
+            "use JSON-compatible field types (or Django models, which travel as references)"
+        )
+    if value.pk is None:
+        raise EventNotSerializable(
+            f"an unsaved {type(value).__qualname__} cannot be sent to a background handler: it has no primary key"
+        )
+    return {"model": value._meta.label_lower, "pk": _jsonable(value.pk)}
 
 
-def _decode(value: Any) -> Any:
+def _put_records(value: Any, marker: str, records: list[Any]) -> Any:
     if isinstance(value, dict):
-        if _RECORD in value:
-            return _fetch(value)
-        return {key: _decode(item) for key, item in value.items()}
+        if len(value) == 1 and marker in value:
+            return records[value[marker]]
+        return {key: _put_records(item, marker, records) for key, item in value.items()}
     if isinstance(value, list):
-        return [_decode(item) for item in value]
+        return [_put_records(item, marker, records) for item in value]
     return value
 
 
@@ -182,22 +215,22 @@ def _fetch(reference: dict[str, Any]) -> Any:
     from django.apps import apps
     from django.core import serializers
 
-    label, pk = reference[_RECORD], reference["pk"]
-    if "snapshot" in reference:
-        [rebuilt] = serializers.deserialize("python", [{"model": label, "pk": pk, "fields": reference["snapshot"]}])
+    if "fields" in reference:  # a deleted record: rebuilt, not fetched
+        [rebuilt] = serializers.deserialize("python", [reference])
         return rebuilt.object
-    model = apps.get_model(label)
+    model = apps.get_model(reference["model"])
     try:
-        return model._base_manager.get(pk=pk)
+        return model._base_manager.get(pk=reference["pk"])
     except model.DoesNotExist:
-        raise RecordNotFound(f"{model.__qualname__} with primary key {pk!r} no longer exists") from None
+        raise RecordNotFound(f"{model.__qualname__} with primary key {reference['pk']!r} no longer exists") from None
 
 
 def _snapshot(record: Any) -> dict[str, Any]:
     from django.core import serializers
 
     [serialized] = json.loads(serializers.serialize("json", [record]))
-    return {_RECORD: serialized["model"], "pk": serialized["pk"], "snapshot": serialized["fields"]}
+    snapshot: dict[str, Any] = serialized
+    return snapshot
 
 
 def _jsonable(value: object) -> object:
