@@ -158,13 +158,6 @@ def two_required(event: object, other: object) -> None: ...
 def keyword_only(*, event: object) -> None: ...
 
 
-async def coroutine_handler(event: object) -> None: ...
-
-
-class AsyncCallable:
-    async def __call__(self, event: object) -> None: ...
-
-
 @pytest.mark.parametrize(
     ("handler", "match"),
     [
@@ -172,8 +165,6 @@ class AsyncCallable:
         (no_arguments, "exactly one positional argument"),
         (two_required, "exactly one positional argument"),
         (keyword_only, "exactly one positional argument"),
-        (coroutine_handler, "coroutine function"),
-        (AsyncCallable(), "coroutine function"),
     ],
 )
 def test_bad_handlers_fail_at_decoration(handler: Any, match: str) -> None:

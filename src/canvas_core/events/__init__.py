@@ -18,8 +18,10 @@ This package imports no web framework; the Django integration lives in
 :mod:`canvas_core.django`.
 """
 
+from ._adapters import AsyncHandlerError
 from ._dispatch import (
     MAX_NESTING_DEPTH,
+    aemit_event,
     emit_event,
     handle_event,
     handlers_for,
@@ -41,6 +43,7 @@ from ._reporting import EventNestingError, HandlerFailed
 
 __all__ = [
     "MAX_NESTING_DEPTH",
+    "AsyncHandlerError",
     "Event",
     "EventNestingError",
     "EventValidationError",
@@ -53,6 +56,7 @@ __all__ = [
     "PreRecordUpdate",
     "RecordEvent",
     "Registration",
+    "aemit_event",
     "emit_event",
     "handle_event",
     "handlers_for",

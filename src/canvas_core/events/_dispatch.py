@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Hashable
+from contextvars import ContextVar
 from typing import Any, ParamSpec, TypeVar
 
 from pydantic import ValidationError
 
+from ._adapters import AsyncHandler
 from ._event import Event, EventValidationError
-from ._registry import Registration, Registry, check_target
-from ._reporting import EventNestingError, HandlerFailed, report_failure
+from ._registry import Registration, Registry, check_target, describe_callable
+from ._reporting import EventNestingError, HandlerFailed, log_failure, logger, report_failure
 
 __all__ = [
     "MAX_NESTING_DEPTH",
+    "aemit_event",
     "emit_event",
     "handle_event",
     "handlers_for",
@@ -49,6 +52,13 @@ class _Nesting(threading.local):
 
 _nesting = _Nesting()
 
+# The events being dispatched by aemit_event in this task, outermost first. A
+# context variable rather than a thread-local: tasks sharing a thread each
+# nest on their own. Tuples, because a task started inside a handler copies
+# the context and must not see later pushes of its parent.
+# aemit_event's nesting depth, per task: tasks interleave on one thread.
+_async_depth: ContextVar[int] = ContextVar("canvas_core_async_depth", default=0)
+
 
 def emit_event(event_type: Callable[P, E], /, origin: object = None, *args: P.args, **fields: P.kwargs) -> E:
     """Build an event, run every matching handler, and return the event.
@@ -66,6 +76,12 @@ def emit_event(event_type: Callable[P, E], /, origin: object = None, *args: P.ar
     An :class:`Exception` raised by a handler is logged on the
     ``canvas_core.events`` logger, reported as a :class:`HandlerFailed` event,
     and does not stop the other handlers or reach the caller.
+
+    ``async def`` handlers run to completion on a fresh event loop, unless a
+    loop is already running in this thread: then they are not started and
+    :class:`AsyncHandlerError` is reported as their failure (use
+    :func:`aemit_event` in async code). Background handlers run after all the
+    others and only enqueue their work.
     """
     if args:
         raise TypeError(
@@ -101,6 +117,63 @@ def emit_event(event_type: Callable[P, E], /, origin: object = None, *args: P.ar
     return event  # type: ignore[return-value]
 
 
+async def aemit_event(event_type: Callable[P, E], /, origin: object = None, *args: P.args, **fields: P.kwargs) -> E:
+    """Build an event, run every matching handler, awaiting ``async def`` ones, and return the event.
+
+    The rules of :func:`emit_event` hold: same validation, matching, error
+    isolation and reporting (reporting through ``aemit_event``, so async
+    :class:`HandlerFailed` handlers run too), and the event is returned once
+    every handler has finished. Handlers run one after another, never
+    concurrently, so handlers that change the event do not race. Synchronous
+    handlers are called directly, on the event loop's thread: keep them short.
+    Nesting depth is counted per task.
+    """
+    if args:
+        raise TypeError(
+            f"aemit_event() takes the event's fields as keyword arguments only; "
+            f"got {len(args)} extra positional argument(s) for {getattr(event_type, '__qualname__', event_type)}"
+        )
+    try:
+        build, handlers = _plans[event_type, origin]  # type: ignore[index]
+    except (KeyError, TypeError):
+        build, handlers = registry.plan(event_type, origin)  # type: ignore[arg-type]
+    try:
+        event = build(fields)
+    except ValidationError as exc:
+        raise EventValidationError(event_type, exc) from None  # type: ignore[arg-type]
+    if handlers is None:
+        handlers = registry.cached_handlers(type(event), origin)
+    if not handlers:
+        return event  # type: ignore[return-value]
+
+    level = _async_depth.get()
+    if level >= MAX_NESTING_DEPTH and _too_deep(event, level):
+        raise EventNestingError(event, level, MAX_NESTING_DEPTH)
+    token = _async_depth.set(level + 1)
+    try:
+        for handler in handlers:
+            try:
+                if type(handler) is AsyncHandler:
+                    await handler.handler(event)
+                else:
+                    handler(event)
+            except Exception as exc:
+                await _areport_failure(event, origin, handler, exc)
+    finally:
+        _async_depth.reset(token)
+    return event  # type: ignore[return-value]
+
+
+async def _areport_failure(event: Event, origin: object, handler: Callable[..., Any], exc: Exception) -> None:
+    handler = log_failure(event, origin, handler, exc)
+    if isinstance(event, HandlerFailed):
+        return
+    try:
+        await aemit_event(HandlerFailed, origin=type(event), event=event, handler=handler, exception=exc)
+    except Exception:  # e.g. EventNestingError at the depth limit; the failure is already logged
+        logger.exception("Could not report the failure of %s as HandlerFailed", describe_callable(handler))
+
+
 def _too_deep(event: Event, level: int) -> bool:
     # Reporting a failure at the limit (often the nesting error itself) gets a
     # little headroom, so that the failure still reaches error reporting.
@@ -109,7 +182,9 @@ def _too_deep(event: Event, level: int) -> bool:
     return True
 
 
-def handle_event(event_type: type[E], origin: Hashable | None = None) -> Callable[[Callable[[E], R]], Callable[[E], R]]:
+def handle_event(
+    event_type: type[E], origin: Hashable | None = None, *, background: bool = False
+) -> Callable[[Callable[[E], R]], Callable[[E], R]]:
     """Register the decorated function as a handler of ``event_type``; return it unchanged.
 
     The handler receives every emitted ``event_type``, subclasses included (a
@@ -120,6 +195,15 @@ def handle_event(event_type: type[E], origin: Hashable | None = None) -> Callabl
 
     Handlers are held by strong reference and stay registered until
     :func:`remove_handler`; their order of execution is unspecified.
+    ``async def`` handlers are awaited by :func:`aemit_event` (see
+    :func:`emit_event` for what it does with them).
+
+    With ``background=True`` the emitter only enqueues the handler, after the
+    other handlers ran (and, for record events, after the transaction
+    commits); it then runs on a worker with a copy of the event (see
+    :mod:`canvas_core.background`). The handler must be a module-level
+    function and the event serializable; otherwise this raises
+    :class:`TypeError` at decoration time.
 
     Raises :class:`TypeError` at decoration time for a non-event type, an
     unhashable origin, or a function that cannot take the event as its only
@@ -127,7 +211,7 @@ def handle_event(event_type: type[E], origin: Hashable | None = None) -> Callabl
     """
 
     def register(handler: Callable[[E], R]) -> Callable[[E], R]:
-        registry.add(event_type, origin, handler)
+        registry.add(event_type, origin, handler, background=background)
         return handler
 
     check_target(event_type, origin)  # fail at the call, before any function is decorated

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Hashable
 from typing import Any, NamedTuple
 
+from ._adapters import AsyncHandler, HandlerAdapter
 from ._event import Event, builder_for
 from ._generics import event_type_matches
 
@@ -65,18 +66,28 @@ class Registry:
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
-        # event type -> origin -> handlers (a dict used as an ordered set)
-        self._by_type: dict[type[Event], dict[Hashable | None, dict[Handler, None]]] = {}
+        # event type -> origin -> handler -> what a plan calls for it (the
+        # handler itself, or an adapter chosen at registration)
+        self._by_type: dict[type[Event], dict[Hashable | None, dict[Handler, Handler]]] = {}
         # (event type, origin) -> Plan. Read without the lock by the dispatcher.
         self.plans: dict[tuple[type[Event], object], Plan] = {}
 
     # -- writes ---------------------------------------------------------------
 
-    def add(self, event_type: type[Event], origin: Hashable | None, handler: Handler) -> None:
+    def add(
+        self, event_type: type[Event], origin: Hashable | None, handler: Handler, *, background: bool = False
+    ) -> None:
         check_registration(event_type, origin, handler)
+        runner = _runner_for(event_type, handler, background)
         with self._lock:
-            by_origin = self._by_type.setdefault(event_type, {})
-            by_origin.setdefault(origin, {})[handler] = None
+            handlers = self._by_type.setdefault(event_type, {}).setdefault(origin, {})
+            registered = handlers.get(handler)
+            if registered is not None and _is_background(registered) != background:
+                raise ValueError(
+                    f"handler {describe_callable(handler)} is already registered for {event_type.__qualname__} "
+                    f"with background={not background}; remove_handler() it first to change how it runs"
+                )
+            handlers[handler] = runner
             self.plans.clear()
 
     def remove(
@@ -122,15 +133,28 @@ class Registry:
 
     def handlers_for(self, event_type: type[Event], origin: object = None) -> tuple[Handler, ...]:
         """The handlers an emission of ``event_type`` from ``origin`` runs (order not meaningful)."""
+        return tuple(self._matching(event_type, origin))
+
+    def runners_for(self, event_type: type[Event], origin: object = None) -> tuple[Handler, ...]:
+        """What the dispatcher calls for those handlers: background handlers last.
+
+        Background handlers copy the event when they run; running them after
+        the others means the copy carries every change the others made.
+        """
+        runners = self._matching(event_type, origin).values()
+        first = [runner for runner in runners if not _is_background(runner)]
+        return (*first, *(runner for runner in runners if _is_background(runner)))
+
+    def _matching(self, event_type: type[Event], origin: object) -> dict[Handler, Handler]:
         with self._lock:
-            found: dict[Handler, None] = {}
+            found: dict[Handler, Handler] = {}
             for registered_type, by_origin in self._by_type.items():
                 if not event_type_matches(event_type, registered_type):
                     continue
                 for registered_origin, handlers in by_origin.items():
                     if origin_matches(registered_origin, origin):
                         found.update(handlers)
-            return tuple(found)
+            return found
 
     def plan(self, event_type: type[Event], origin: object) -> Plan:
         """Compute (and cache, when ``origin`` is hashable) what an emission does."""
@@ -139,7 +163,7 @@ class Registry:
             if event_type.__pydantic_generic_metadata__["parameters"]:
                 handlers = None  # known once the event, and so its parametrized class, exists
             else:
-                handlers = self.handlers_for(event_type, origin)
+                handlers = self.runners_for(event_type, origin)
             plan: Plan = (build, handlers)
             try:
                 if len(self.plans) >= _MAX_PLANS:
@@ -161,6 +185,26 @@ class Registry:
 
 
 _MISSING = object()
+
+
+def _runner_for(event_type: type[Event], handler: Handler, background: bool) -> Handler:
+    if background:
+        from canvas_core.background._handler import BackgroundHandler  # lazy: most processes never need it
+
+        return BackgroundHandler.for_registration(event_type, handler)
+    if is_coroutine_callable(handler):
+        return AsyncHandler(handler)
+    return handler
+
+
+def _is_background(runner: Handler) -> bool:
+    return isinstance(runner, HandlerAdapter) and runner.background
+
+
+def is_coroutine_callable(handler: object) -> bool:
+    """Whether calling ``handler`` returns a coroutine (an ``async def`` function or ``__call__``)."""
+    call_method = type(handler).__call__ if not inspect.isroutine(handler) else None
+    return inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(call_method)
 
 
 def check_registration(event_type: object, origin: object, handler: object) -> None:
@@ -190,12 +234,6 @@ def check_handler(handler: object) -> None:
     if not callable(handler):
         raise TypeError(f"handle_event() decorates a callable, got {handler!r}")
     name = describe_callable(handler)
-    call_method = type(handler).__call__ if not inspect.isroutine(handler) else None
-    if inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(call_method):
-        raise TypeError(
-            f"handler {name} is a coroutine function; emit_event() runs handlers synchronously, "
-            "so its body would never run. Make it a plain function."
-        )
     try:
         signature = inspect.signature(handler)
     except (TypeError, ValueError):

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from ._adapters import HandlerAdapter
 from ._event import Event
 from ._registry import describe_callable
 
@@ -59,6 +60,21 @@ def report_failure(event: Event, origin: object, handler: Callable[..., Any], ex
 
     Field values are never logged: events carry personal and secret data.
     """
+    handler = log_failure(event, origin, handler, exc)
+    if isinstance(event, HandlerFailed):
+        return  # a failing reporter is logged, never reported again (no loops)
+    from ._dispatch import emit_event
+
+    try:
+        emit_event(HandlerFailed, origin=type(event), event=event, handler=handler, exception=exc)
+    except Exception:  # e.g. EventNestingError at the depth limit; the failure is already logged
+        logger.exception("Could not report the failure of %s as HandlerFailed", describe_callable(handler))
+
+
+def log_failure(event: Event, origin: object, handler: Callable[..., Any], exc: Exception) -> Callable[..., Any]:
+    """Log a handler's failure with its traceback; return the handler as registered (not its adapter)."""
+    if isinstance(handler, HandlerAdapter):
+        handler = handler.handler
     event_name = type(event).__qualname__
     handler_name = describe_callable(handler)
     logger.error(
@@ -69,11 +85,4 @@ def report_failure(event: Event, origin: object, handler: Callable[..., Any], ex
         exc_info=(type(exc), exc, exc.__traceback__),
         extra={"event_type": event_name, "handler": handler_name, "origin": describe_origin(origin)},
     )
-    if isinstance(event, HandlerFailed):
-        return  # a failing reporter is logged, never reported again (no loops)
-    from ._dispatch import emit_event
-
-    try:
-        emit_event(HandlerFailed, origin=type(event), event=event, handler=handler, exception=exc)
-    except Exception:  # e.g. EventNestingError at the depth limit; the failure is already logged
-        logger.exception("Could not report the failure of %s as HandlerFailed", handler_name)
+    return handler

@@ -1,0 +1,29 @@
+"""Background handlers: run a handler elsewhere, later, with a copy of the event.
+
+Register one with ``handle_event(..., background=True)``::
+
+    @events.handle_event(OrderPlaced, background=True)
+    def send_receipt(event: OrderPlaced) -> None: ...
+
+The emitter does not wait for it: once the emission's other handlers have run
+(and, for record events, once the transaction commits), the event is
+serialized and handed to the current :class:`Engine`. The default,
+:class:`InProcessEngine`, runs the handler in-process right then; configure
+:class:`canvas_core.background.celery.CeleryEngine` to run it on Celery
+workers. Changes a background handler makes to its copy of the event never
+reach the emitter.
+"""
+
+from ._engine import Engine, InProcessEngine, current_engine, run_job, use_engine
+from ._serialization import EventNotSerializable, Job, RecordNotFound
+
+__all__ = [
+    "Engine",
+    "EventNotSerializable",
+    "InProcessEngine",
+    "Job",
+    "RecordNotFound",
+    "current_engine",
+    "run_job",
+    "use_engine",
+]

@@ -1,0 +1,215 @@
+"""Background handlers with the default in-process engine: no broker needed."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from canvas_core import background, events
+from canvas_core.background import Job
+
+
+class Order(events.Event):
+    number: int
+    note: str = ""
+
+
+class WithCallback(events.Event):
+    callback: Callable[[], None]
+
+
+class Anything(events.Event):
+    value: object
+
+
+seen: list[events.Event] = []
+"""What background handlers received, as they received it."""
+
+
+def remember(event: events.Event) -> None:
+    seen.append(event.model_copy())
+    if isinstance(event, Order):
+        event.note = "changed in the background"
+
+
+async def remember_async(event: Order) -> None:
+    await asyncio.sleep(0)
+    seen.append(event)
+
+
+def explode(event: Order) -> None:
+    raise RuntimeError(f"cannot handle order {event.number}")
+
+
+@pytest.fixture(autouse=True)
+def _forget() -> None:
+    seen.clear()
+
+
+def test_the_handler_gets_a_copy_made_after_the_other_handlers_ran() -> None:
+    events.handle_event(Order, background=True)(remember)
+
+    @events.handle_event(Order)  # registered later, yet runs first
+    def annotate(event: Order) -> None:
+        event.note = "annotated"
+
+    order = events.emit_event(Order, number=1)
+
+    [copy] = seen
+    assert isinstance(copy, Order)
+    assert copy.note == "annotated"  # the foreground handler's change travelled
+    assert order.note == "annotated"  # the background handler's change did not come back
+
+
+def test_async_background_handlers_run() -> None:
+    events.handle_event(Order, background=True)(remember_async)
+    events.emit_event(Order, number=2)
+    assert [event.number for event in seen] == [2]  # type: ignore[attr-defined]
+
+
+async def set_when_handled(event: Order) -> None:
+    await asyncio.sleep(0)
+    seen.append(event)
+    handled[-1].set()
+
+
+handled: list[asyncio.Event] = []  # one per run of the test, created inside its event loop
+
+
+def test_async_background_handlers_run_as_tasks_of_a_running_loop() -> None:
+    """From async code the emitter does not wait for them either."""
+    events.handle_event(Order, background=True)(set_when_handled)
+
+    async def emit_then_wait() -> None:
+        handled.append(asyncio.Event())
+        await events.aemit_event(Order, number=6)
+        assert seen == []  # enqueued, not awaited
+        await asyncio.wait_for(handled[-1].wait(), timeout=10)
+
+    asyncio.run(emit_then_wait())
+    assert [event.number for event in seen] == [6]  # type: ignore[attr-defined]
+
+
+def test_background_handlers_are_listed_as_registered() -> None:
+    events.handle_event(Order, background=True)(remember)
+    assert events.Registration(Order, None, remember) in events.registrations()
+    assert events.handlers_for(Order) == (remember,)  # the function, not what the plan calls
+
+
+def test_a_handler_cannot_be_both_foreground_and_background_for_one_registration() -> None:
+    events.handle_event(Order, background=True)(remember)
+    with pytest.raises(ValueError, match="already registered for Order with background=True"):
+        events.handle_event(Order)(remember)
+    events.handle_event(Order, background=True)(remember)  # the same registration again: fine
+
+
+def test_failures_are_logged_and_reported_as_handler_failed(caplog: pytest.LogCaptureFixture) -> None:
+    reported: list[events.HandlerFailed] = []
+    events.handle_event(events.HandlerFailed)(reported.append)
+    events.handle_event(Order, background=True)(explode)
+
+    with caplog.at_level(logging.ERROR):
+        order = events.emit_event(Order, number=3)
+
+    [failure] = reported
+    assert failure.handler is explode
+    assert failure.event is not order
+    assert failure.event == order
+    assert str(failure.exception) == "cannot handle order 3"
+    assert "Handler tests.background.test_in_process.explode failed while handling Order" in caplog.text
+
+
+def test_handlers_a_worker_cannot_import_are_rejected_at_registration() -> None:
+    def local_handler(event: Order) -> None:
+        pass
+
+    with pytest.raises(TypeError, match="module-level classes and functions"):
+        events.handle_event(Order, background=True)(local_handler)
+    with pytest.raises(TypeError, match="module-level classes and functions"):
+        events.handle_event(Order, background=True)(lambda event: None)
+
+
+def test_events_that_cannot_travel_are_rejected_at_registration() -> None:
+    with pytest.raises(TypeError, match=r"WithCallback cannot .* field .callback. has a type JSON cannot carry"):
+        events.handle_event(WithCallback, background=True)(remember)
+    with pytest.raises(TypeError, match="HandlerFailed cannot be copied"):
+        events.handle_event(events.HandlerFailed, background=True)(remember)
+
+
+def test_values_that_cannot_travel_are_reported_at_emission() -> None:
+    reported: list[events.HandlerFailed] = []
+    events.handle_event(events.HandlerFailed)(reported.append)
+    events.handle_event(Anything, background=True)(remember)
+
+    events.emit_event(Anything, value=object())
+    events.emit_event(Anything, value={"fine": [1, 2]})
+
+    [failure] = reported
+    assert failure.handler is remember
+    assert isinstance(failure.exception, background.EventNotSerializable)
+    assert "a value of type object cannot be copied to a background handler" in str(failure.exception)
+    assert [event.value for event in seen] == [{"fine": [1, 2]}]  # type: ignore[attr-defined]
+
+
+def test_aemit_event_enqueues_background_handlers_too() -> None:
+    events.handle_event(Order, background=True)(remember)
+    order = asyncio.run(events.aemit_event(Order, number=4))
+    assert seen == [order]
+    assert order.note == ""
+
+
+class Recorded(list[Job]):
+    """An engine that keeps jobs instead of running them."""
+
+    def enqueue(self, job: Job) -> None:
+        self.append(job)
+
+
+def test_enqueueing_does_not_run_the_handler() -> None:
+    engine = Recorded()
+    background.use_engine(engine)
+    events.handle_event(Order, background=True)(remember)
+
+    events.emit_event(Order, number=5)
+
+    assert seen == []
+    [job] = engine
+    assert job.handler == "tests.background.test_in_process:remember"
+    background.run_job(job)
+    assert seen == [Order(number=5)]
+
+
+class Shipment(events.Event):
+    when: dt.datetime
+    parcels: list[int]
+    labels: dict[str, str]
+    weight: float | None = None
+    express: bool = False
+
+
+@given(
+    st.builds(
+        Shipment,
+        when=st.datetimes(timezones=st.just(dt.UTC)),
+        parcels=st.lists(st.integers()),
+        labels=st.dictionaries(st.text(), st.text()),
+        weight=st.none() | st.floats(allow_nan=False, allow_infinity=False),
+        express=st.booleans(),
+    )
+)
+def test_events_survive_the_trip_through_json_unchanged(shipment: Shipment) -> None:
+    job = Job.for_event("tests.background.test_in_process:remember", shipment)
+    message: dict[str, Any] = json.loads(json.dumps(job.to_message()))
+
+    handler, copy = Job.from_message(message).load()
+
+    assert handler is remember
+    assert copy == shipment

@@ -1,0 +1,5 @@
+"""The benchmarks of background handlers reuse the Celery worker fixtures of tests/background."""
+
+from tests.background.conftest import _restore_engine, celery_worker, redis_client
+
+__all__ = ["_restore_engine", "celery_worker", "redis_client"]
