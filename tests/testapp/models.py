@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from canvas_core.models import AbstractSetting
+
 
 class Author(models.Model):
     name = models.CharField(max_length=100)
@@ -16,3 +18,36 @@ class Book(models.Model):
     title = models.CharField(max_length=200)
     author = models.ForeignKey(Author, on_delete=models.CASCADE, related_name="books")
     metadata = models.JSONField(default=dict)
+
+
+class AuthorProxy(Author):
+    """A proxy: handlers of Author also hear about it."""
+
+    class Meta:
+        proxy = True
+
+
+class Counter(models.Model):
+    """An integer to update with F() expressions, and a field Django sets while saving."""
+
+    name = models.CharField(max_length=100)
+    count = models.IntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+
+class Place(models.Model):
+    """Parent of a multi-table inheritance pair."""
+
+    name = models.CharField(max_length=100)
+
+
+class Restaurant(Place):
+    """Child of a multi-table inheritance pair: its fields live in two tables."""
+
+    serves_pizza = models.BooleanField(default=False)
+
+
+class CustomSetting(AbstractSetting):
+    """A project's own Setting model, for CANVAS_SETTING_MODEL."""
+
+    description = models.TextField(blank=True, default="")

@@ -63,6 +63,11 @@ class Registry:
         self._by_type: dict[type[Event], dict[Hashable | None, dict[Handler, None]]] = {}
         # (event type, origin) -> Plan. Read without the lock by the dispatcher.
         self.plans: dict[tuple[type[Event], object], Plan] = {}
+        # Called with no argument after every change of the registrations, for
+        # integrations that prepare work per registration (the Django one wires
+        # models only when some handler can receive their record events).
+        # Never called while dispatching.
+        self.listeners: list[Callable[[], object]] = []
 
     # -- writes ---------------------------------------------------------------
 
@@ -70,8 +75,12 @@ class Registry:
         check_registration(event_type, origin, handler)
         with self._lock:
             by_origin = self._by_type.setdefault(event_type, {})
-            by_origin.setdefault(origin, {})[handler] = None
+            handlers = by_origin.setdefault(origin, {})
+            if handler in handlers:
+                return
+            handlers[handler] = None
             self.plans.clear()
+        self._changed()
 
     def remove(
         self,
@@ -96,12 +105,19 @@ class Registry:
                     del self._by_type[registered_type]
             if removed:
                 self.plans.clear()
+        if removed:
+            self._changed()
         return removed
 
     def clear(self) -> None:
         with self._lock:
             self._by_type.clear()
             self.plans.clear()
+        self._changed()
+
+    def _changed(self) -> None:
+        for listener in list(self.listeners):
+            listener()
 
     # -- reads ----------------------------------------------------------------
 
