@@ -104,10 +104,14 @@ def _run_guarded(
             except DatabaseError as exc:  # e.g. the handler swallowed an error that aborted the transaction
                 failure = exc
         if sid is not None:
-            connection.savepoint_rollback(sid)
-            # What the handler did is undone: the caller's transaction is usable again,
-            # and nothing it scheduled with on_commit() must run.
+            # Undo what the handler did: the caller's transaction becomes usable
+            # again, and nothing the handler scheduled with on_commit() runs.
             connection.needs_rollback = False
-            del connection.run_on_commit[savepoint.on_commit_mark :]
+            try:
+                connection.savepoint_rollback(sid)
+            except DatabaseError:  # the connection is broken: only the caller's rollback can help
+                connection.needs_rollback = True
+            else:
+                del connection.run_on_commit[savepoint.on_commit_mark :]
     if failure is not None:
         report_failure(event, origin, handler, failure)
