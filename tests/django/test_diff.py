@@ -67,7 +67,9 @@ def test_json_mutated_in_place_is_a_change(recorder: Recorder, book: Book) -> No
     book = Book.objects.get()
     book.metadata["tags"].append("logic")
     book.save()
-    assert recorder.diffs() == [{"metadata": ({"tags": ["math"], "pages": 10}, {"tags": ["math", "logic"], "pages": 10})}]
+    assert recorder.diffs() == [
+        {"metadata": ({"tags": ["math"], "pages": 10}, {"tags": ["math", "logic"], "pages": 10})}
+    ]
 
 
 def test_a_save_without_changes_still_emits_with_an_empty_diff(recorder: Recorder, book: Book) -> None:
@@ -85,7 +87,8 @@ def test_f_expressions_never_appear_and_the_written_value_does(recorder: Recorde
     counter.count = F("count") + 1
     counter.save()
     pre, post = recorder.diffs("PreRecordUpdate")[0], recorder.diffs()[0]
-    assert pre is not None and post is not None
+    assert pre is not None
+    assert post is not None
     assert "count" not in pre
     assert post["count"] == (1, 2)
     for old, new in [*pre.values(), *post.values()]:
@@ -156,7 +159,6 @@ def test_pre_handler_changes_are_saved_for_instances_loaded_with_only(recorder: 
         event.record.metadata = {"reviewed": True}
 
     recorder.listen(Book, events.PostRecordUpdate)
-    book = Book.objects.get()
     partial = Book.objects.only("title").get()
     partial.title = "Notebooks"
     partial.save()
@@ -170,7 +172,6 @@ def test_pre_handler_changes_are_saved_for_instances_loaded_with_only(recorder: 
 
 def test_deferred_fields_are_not_loaded_by_the_diff(recorder: Recorder, book: Book) -> None:
     recorder.listen(Book, events.PostRecordUpdate)
-    book = Book.objects.get()
     partial = Book.objects.only("title").get()
     partial.title = "Notebooks"
     with CaptureQueriesContext(connection) as queries:
@@ -215,7 +216,6 @@ def test_refresh_from_db_updates_the_old_values(recorder: Recorder) -> None:
 
 def test_loading_a_deferred_field_keeps_its_old_value(recorder: Recorder, book: Book) -> None:
     recorder.listen(Book, events.PostRecordUpdate)
-    book = Book.objects.get()
     partial = Book.objects.only("title").get()
     partial.metadata["pages"] = 11  # loads the field (one query), then changes it in place
     with CaptureQueriesContext(connection) as queries:
@@ -263,7 +263,7 @@ class TestDiffProperty(HypothesisTestCase):
             book.save()
         finally:
             events.remove_handler(keep)
-        expected = {}
+        expected: dict[str, tuple[Any, Any]] = {}
         if old_title != new_title:
             expected["title"] = (old_title, new_title)
         if old_meta != new_meta:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from canvas_core import events
@@ -136,13 +136,12 @@ def test_after_commit_runs_on_commit_with_the_diff_of_its_save(
         seen.append(event.diff)
 
     author = Author.objects.create(name="Ada")
-    with django_capture_on_commit_callbacks(execute=True):
-        with transaction.atomic():
-            author.name = "Grace"
-            author.save()
-            author.name = "Hedy"
-            author.save()
-            assert seen == []
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        author.name = "Grace"
+        author.save()
+        author.name = "Hedy"
+        author.save()
+        assert seen == []
     assert seen == [{"name": ("Ada", "Grace")}, {"name": ("Grace", "Hedy")}]
 
 
@@ -155,11 +154,15 @@ def test_after_commit_delivers_nothing_on_rollback(django_capture_on_commit_call
         seen.append(event.record.name)
 
     with django_capture_on_commit_callbacks(execute=True):
-        with pytest.raises(IntegrityError), transaction.atomic():
-            Author.objects.create(name="Ada")
-            Author.objects.create(name=None)
+        _create_then_roll_back()
         Author.objects.create(name="Grace")
     assert seen == ["Grace"]
+
+
+def _create_then_roll_back() -> None:
+    with pytest.raises(RuntimeError), transaction.atomic():  # noqa: PT012
+        Author.objects.create(name="Ada")
+        raise RuntimeError("roll back")
 
 
 def test_after_commit_failures_are_reported(django_capture_on_commit_callbacks: CaptureOnCommit) -> None:
