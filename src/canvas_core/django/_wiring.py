@@ -10,9 +10,10 @@ its listeners).
 
 How each operation is observed:
 
-* load: a ``post_init`` receiver, connected for the models whose update events
-  are handled, keeps a copy of the stored values (mutable ones, such as JSON,
-  copied deeply) so that the diff of the next save needs no query;
+* load: ``Model.from_db`` is wrapped; for models whose update events are
+  handled it keeps a reference to the row it built the instance from, and a
+  marshalled copy of its mutable values (JSON), so that the diff of the next
+  save needs no query and still sees in-place changes;
 * save: ``Model.save_base`` is wrapped (Django's ``pre_save`` cannot add the
   fields a pre handler changed to ``update_fields``); ``save()``, ``asave()``,
   ``create()``, ``get_or_create()`` and ``update_or_create()`` all end there;
@@ -24,6 +25,7 @@ How each operation is observed:
 
 from __future__ import annotations
 
+import marshal
 import threading
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeAlias
@@ -31,7 +33,7 @@ from typing import Any, TypeAlias
 from django.apps import apps
 from django.db import router
 from django.db.models import Model, QuerySet
-from django.db.models.signals import post_delete, post_init, pre_delete
+from django.db.models.signals import post_delete, pre_delete
 from django.utils.module_loading import autodiscover_modules
 
 from canvas_core.events import (
@@ -64,7 +66,12 @@ KINDS: tuple[RecordKind, ...] = (
 )
 
 STORED = "_canvas_stored"
-"""Instance ``__dict__`` key of the copy of the stored values: attname -> value."""
+"""Instance ``__dict__`` key of the stored values: a dict attname -> value, or a ``LoadedRow``."""
+
+# What from_db keeps: the attnames and the row the instance was built from, the
+# positions of mutable values in it, and a copy of those (marshal bytes, or a
+# tuple of copies for values marshal cannot handle). Decoded only on save.
+LoadedRow: TypeAlias = tuple[Sequence[str], Sequence[Any], tuple[int, ...], "bytes | tuple[Any, ...]"]
 PARENT_ROW = "_canvas_parent_row"
 """Marks the parent-table half of a multi-table child being deleted (not a record of its own)."""
 
@@ -138,6 +145,23 @@ class ModelHooks:
             field.attname for field in fields if field.get_internal_type() not in _SCALAR_FIELD_TYPES
         )
         self.attname_of = dict(self.fields) | {a: a for a in self.attnames}
+        self._container_set = frozenset(self.containers)
+        # (the attname list of the last query's rows, positions of containers in it)
+        self._positions: tuple[Sequence[str] | None, tuple[int, ...]] = (None, ())
+
+    def loaded_row(self, field_names: Sequence[str], row: Sequence[Any]) -> LoadedRow:
+        """What to keep of a row loaded from the database (cheap: the row itself, plus copies of containers)."""
+        names, positions = self._positions
+        if names is not field_names:  # a new query; all rows of a query share one list
+            positions = tuple(i for i, name in enumerate(field_names) if name in self._container_set)
+            self._positions = (field_names, positions)
+        if not positions:
+            return (field_names, row, positions, b"")
+        containers = tuple(row[i] for i in positions)
+        try:
+            return (field_names, row, positions, marshal.dumps(containers))
+        except ValueError:  # a value marshal cannot copy (a custom type): copy it the slow way
+            return (field_names, row, positions, tuple(_copy(value) for value in containers))
 
 
 _hooks: dict[type[Model], ModelHooks] = {}
@@ -208,7 +232,6 @@ def rewire(*, force: bool = False) -> None:
 def _connect(model: type[Model], hooks: ModelHooks | None) -> None:
     uid = "canvas_core.record_events"
     for signal, receiver, wanted in (
-        (post_init, _on_post_init, hooks is not None and hooks.tracks),
         (pre_delete, _on_pre_delete, hooks is not None and hooks.pre_delete is not None),
         (post_delete, _on_post_delete, hooks is not None and hooks.post_delete is not None),
     ):
@@ -259,11 +282,30 @@ def _copy_loaded(hooks: ModelHooks, values: dict[str, Any]) -> dict[str, Any]:
     return copied
 
 
-def _on_post_init(sender: type[Model], instance: Model, **kwargs: Any) -> None:
-    hooks = _hooks.get(sender)
-    if hooks is None:
-        return
-    instance.__dict__[STORED] = _copy_loaded(hooks, instance.__dict__)
+def _stored(values: dict[str, Any]) -> dict[str, Any]:
+    """A new dict of the stored values kept on an instance (empty when none were kept)."""
+    kept = values.get(STORED)
+    if kept is None:
+        return {}
+    if type(kept) is dict:
+        return dict(kept)
+    field_names, row, positions, copies = kept
+    stored = dict(zip(field_names, row, strict=True))
+    if positions:
+        for position, value in zip(positions, marshal.loads(copies) if type(copies) is bytes else copies, strict=True):
+            stored[field_names[position]] = value
+    return stored
+
+
+_django_from_db = Model.from_db.__func__  # type: ignore[attr-defined]
+
+
+def _from_db(cls: type[Model], db: str, field_names: Sequence[str], values: Sequence[Any]) -> Model:
+    instance: Model = _django_from_db(cls, db, field_names, values)
+    hooks = _hooks.get(cls)
+    if hooks is not None and hooks.tracks:
+        instance.__dict__[STORED] = hooks.loaded_row(field_names, values)
+    return instance
 
 
 def _fetch_stored(
@@ -363,7 +405,7 @@ def _save_with_events(
     model = type(instance)
     values = instance.__dict__
     pk = instance.pk
-    stored: dict[str, Any] | None = values.get(STORED)
+    stored: dict[str, Any] | None = None
     creating = instance._state.adding
     if creating and not force_insert and pk is not None and not _pk_has_default(model):
         # Django will try an UPDATE first: find out whether the row exists (one query).
@@ -386,7 +428,7 @@ def _save_with_events(
         return
 
     written = _written_fields(hooks, values, update_fields)
-    stored = _with_missing_stored(hooks, using, pk, dict(stored or {}), written)
+    stored = _with_missing_stored(hooks, using, pk, stored if stored is not None else _stored(values), written)
     if hooks.pre_update is not None:
         before = _copy_loaded(hooks, values) if update_fields is not None else None
         diff = _diff(written, stored, values)
@@ -436,7 +478,7 @@ def _refresh_from_db(
         return
     values = self.__dict__
     refreshed = _written_fields(hooks, values, fields)
-    stored = dict(values.get(STORED) or {})
+    stored = _stored(values)
     stored.update(_capture(hooks, {attname: values[attname] for _, attname in refreshed if attname in values}))
     values[STORED] = stored
 
@@ -558,7 +600,7 @@ def _stored_for_bulk(
     known: Sequence[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Each object's stored values for ``written``, the missing ones read in one query."""
-    stored_by_obj = [dict(known[i]) if known else dict(obj.__dict__.get(STORED) or {}) for i, obj in enumerate(objs)]
+    stored_by_obj = [dict(known[i]) if known else _stored(obj.__dict__) for i, obj in enumerate(objs)]
     missing = {attname for stored in stored_by_obj for _, attname in written if attname not in stored}
     if missing:
         pks = [obj.pk for obj, stored in zip(objs, stored_by_obj, strict=True) if any(a not in stored for a in missing)]
@@ -583,6 +625,7 @@ def install() -> None:
             return
         Model.save_base = _save_base  # type: ignore[method-assign]
         Model.refresh_from_db = _refresh_from_db  # type: ignore[method-assign]
+        Model.from_db = classmethod(_from_db)  # type: ignore[assignment]
         QuerySet.bulk_create = _bulk_create  # type: ignore[assignment, method-assign]
         QuerySet.bulk_update = _bulk_update  # type: ignore[method-assign]
         registry.listeners.append(_on_registrations_changed)
