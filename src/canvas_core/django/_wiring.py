@@ -28,7 +28,10 @@ from __future__ import annotations
 import marshal
 import threading
 from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, TypeAlias
+from uuid import UUID
 
 from django.apps import apps
 from django.db import router
@@ -157,11 +160,11 @@ class ModelHooks:
             self._positions = (field_names, positions)
         if not positions:
             return (field_names, row, positions, b"")
-        containers = tuple(row[i] for i in positions)
+        containers = [row[i] for i in positions]
         try:
             return (field_names, row, positions, marshal.dumps(containers))
         except ValueError:  # a value marshal cannot copy (a custom type): copy it the slow way
-            return (field_names, row, positions, tuple(_copy(value) for value in containers))
+            return (field_names, row, positions, tuple(_copy_slowly(value) for value in containers))
 
 
 _hooks: dict[type[Model], ModelHooks] = {}
@@ -250,18 +253,29 @@ def _on_registrations_changed() -> None:
 
 def _copy(value: Any) -> Any:
     """A copy of a container value deep enough that in-place changes to the original don't reach it."""
+    try:
+        return marshal.loads(marshal.dumps(value))  # JSON-like values: fast, and as deep as it gets
+    except ValueError:
+        return _copy_slowly(value)
+
+
+def _copy_slowly(value: Any) -> Any:
     cls = type(value)
     if cls is dict:
-        return {key: _copy(item) for key, item in value.items()}
+        return {key: _copy_slowly(item) for key, item in value.items()}
     if cls is list:
-        return [_copy(item) for item in value]
+        return [_copy_slowly(item) for item in value]
     if cls is set or cls is bytearray:
         return cls(value)
     return value
 
 
+_PLAIN_VALUE_TYPES = frozenset({str, int, float, bool, type(None), dict, list, bytes, Decimal, datetime, date, UUID})
+
+
 def _is_expression(value: Any) -> bool:
-    return hasattr(value, "resolve_expression")
+    """Whether a field holds an expression (``F()``, ``Value()``, a subquery...) instead of a value."""
+    return type(value) not in _PLAIN_VALUE_TYPES and hasattr(value, "resolve_expression")
 
 
 def _capture(hooks: ModelHooks, values: dict[str, Any]) -> dict[str, Any]:
