@@ -29,6 +29,8 @@ class AbstractSetting(models.Model):
         default=False, help_text="Whether the value is secret (logs and displays must redact it)."
     )
 
+    objects = models.Manager()  # declared so that type checkers see it on every Setting model
+
     class Meta:
         abstract = True
         ordering = ("key",)
