@@ -336,12 +336,13 @@ def _diff(
     fields: Iterable[tuple[str, str]], stored: dict[str, Any], values: dict[str, Any]
 ) -> dict[str, tuple[Any, Any]]:
     diff: dict[str, tuple[Any, Any]] = {}
+    plain = _PLAIN_VALUE_TYPES
     for name, attname in fields:
         new = values.get(attname, _MISSING)
         old = stored.get(attname, _MISSING)
-        if new is _MISSING or old is _MISSING or _is_expression(new):
+        if old is _MISSING or new is _MISSING:
             continue
-        if old != new:
+        if old != new and (type(new) in plain or not hasattr(new, "resolve_expression")):
             diff[name] = (old, new)
     return diff
 
@@ -365,7 +366,12 @@ def _resolve_written(
     for instance in instances:
         values = instance.__dict__
         written_values = {attname: values[attname] for _, attname in written if attname in values}
-        expressions = [attname for attname, value in written_values.items() if _is_expression(value)]
+        plain = _PLAIN_VALUE_TYPES
+        expressions = [
+            attname
+            for attname, value in written_values.items()
+            if type(value) not in plain and hasattr(value, "resolve_expression")
+        ]
         if expressions:
             pending[instance.pk] = written_values
             pending_attnames.update(expressions)
