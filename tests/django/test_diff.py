@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase as HypothesisTestCase
 
 from canvas_core import events
-from tests.testapp.models import Author, Book, Counter, Restaurant
+from tests.testapp.models import Author, Book, Counter, Document, Restaurant
 
 from .conftest import Recorder
 
@@ -278,3 +279,35 @@ class TestDiffProperty(HypothesisTestCase):
         if old_meta != new_meta:
             expected["metadata"] = (old_meta, new_meta)
         assert diffs == [expected]
+
+
+def test_in_place_changes_are_seen_in_every_json_field_even_for_values_marshal_cannot_copy(
+    recorder: Recorder,
+) -> None:
+    Document.objects.create(data={"tags": ["a"]}, prices={"book": 9.5})
+    recorder.listen(Document, events.PostRecordUpdate)
+    document = Document.objects.get()
+    assert document.prices == {"book": Decimal("9.5")}
+    document.data["tags"].append("b")
+    document.prices["book"] += Decimal("1")
+    with CaptureQueriesContext(connection) as queries:
+        document.save()
+    assert len(queries) == 1
+    assert recorder.diffs() == [
+        {
+            "data": ({"tags": ["a"]}, {"tags": ["a", "b"]}),
+            "prices": ({"book": Decimal("9.5")}, {"book": Decimal("10.5")}),
+        }
+    ]
+
+
+def test_in_place_changes_are_seen_in_several_json_fields(recorder: Recorder) -> None:
+    Document.objects.create(data={"tags": ["a"]}, prices={"book": 9})
+    recorder.listen(Document, events.PostRecordUpdate)
+    document = Document.objects.get()
+    document.data["tags"].append("b")
+    document.prices["book"] += 1
+    document.save()
+    assert recorder.diffs() == [
+        {"data": ({"tags": ["a"]}, {"tags": ["a", "b"]}), "prices": ({"book": 9}, {"book": 10})}
+    ]

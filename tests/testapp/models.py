@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from decimal import Decimal
+from typing import Any
+
 from django.db import models
 
 from canvas_core.models import AbstractSetting
@@ -51,3 +55,24 @@ class CustomSetting(AbstractSetting):
     """A project's own Setting model, for CANVAS_SETTING_MODEL."""
 
     description = models.TextField(blank=True, default="")
+
+
+class DecimalJSONEncoder(json.JSONEncoder):
+    """Writes Decimals as JSON numbers."""
+
+    def default(self, o: Any) -> Any:
+        return float(o) if isinstance(o, Decimal) else super().default(o)
+
+
+class DecimalJSONDecoder(json.JSONDecoder):
+    """Reads JSON numbers with a fraction as Decimal (values marshal cannot copy)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, parse_float=Decimal, **kwargs)
+
+
+class Document(models.Model):
+    """Two JSON fields, one holding Decimals."""
+
+    data = models.JSONField(default=dict)
+    prices = models.JSONField(default=dict, encoder=DecimalJSONEncoder, decoder=DecimalJSONDecoder)

@@ -26,8 +26,9 @@ How each operation is observed:
 from __future__ import annotations
 
 import marshal
+import operator
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeAlias
@@ -150,24 +151,35 @@ class ModelHooks:
         self.attname_of = dict(self.fields) | {a: a for a in self.attnames}
         self._container_set = frozenset(self.containers)
         # (the attname list of the last query's rows, positions of containers in it)
-        self._positions: tuple[Sequence[str] | None, tuple[int, ...]] = (None, ())
+        self._positions: tuple[Sequence[str] | None, tuple[int, ...], Callable[[Sequence[Any]], Any] | None] = (
+            None,
+            (),
+            None,
+        )
 
     def loaded_row(self, field_names: Sequence[str], row: Sequence[Any]) -> LoadedRow:
-        """What to keep of a row loaded from the database (cheap: the row itself, plus copies of containers)."""
-        names, positions = self._positions
+        """What to keep of a row loaded from the database (cheap: the row itself, plus copies of containers).
+
+        The copies are marshalled: one value when there is one container, a
+        tuple of them otherwise (what ``itemgetter`` returns).
+        """
+        names, positions, containers_of = self._positions
         if names is not field_names:  # a new query; all rows of a query share one list
             positions = tuple(i for i, name in enumerate(field_names) if name in self._container_set)
-            self._positions = (field_names, positions)
-        if not positions:
+            containers_of = operator.itemgetter(*positions) if positions else None
+            self._positions = (field_names, positions, containers_of)
+        if containers_of is None:
             return (field_names, row, positions, b"")
-        containers = [row[i] for i in positions]
+        containers = containers_of(row)
         try:
             return (field_names, row, positions, marshal.dumps(containers))
         except ValueError:  # a value marshal cannot copy (a custom type): copy it the slow way
-            return (field_names, row, positions, tuple(_copy_slowly(value) for value in containers))
+            copied = tuple(_copy_slowly(row[i]) for i in positions)
+            return (field_names, row, positions, copied)
 
 
 _hooks: dict[type[Model], ModelHooks] = {}
+_tracked: dict[type[Model], ModelHooks] = {}  # those of _hooks whose update events are handled
 _lock = threading.RLock()
 _installed = False
 _wired_for: frozenset[tuple[type[Event], object]] | None = None
@@ -212,7 +224,7 @@ def _kinds_for(model: type[Model], registrations: Iterable[Registration]) -> fro
 
 def rewire(*, force: bool = False) -> None:
     """Wire each installed model for exactly the record events some handler can receive."""
-    global _hooks, _wired_for
+    global _hooks, _tracked, _wired_for
     if not _installed:
         return
     with _lock:
@@ -229,6 +241,7 @@ def rewire(*, force: bool = False) -> None:
         for model in set(_hooks) | set(new):
             _connect(model, new.get(model))
         _hooks = new
+        _tracked = {model: hooks for model, hooks in new.items() if hooks.tracks}
         _wired_for = wired_for
 
 
@@ -306,7 +319,11 @@ def _stored(values: dict[str, Any]) -> dict[str, Any]:
     field_names, row, positions, copies = kept
     stored = dict(zip(field_names, row, strict=True))
     if positions:
-        for position, value in zip(positions, marshal.loads(copies) if type(copies) is bytes else copies, strict=True):
+        if type(copies) is bytes:
+            copies = marshal.loads(copies)
+            if len(positions) == 1:
+                copies = (copies,)
+        for position, value in zip(positions, copies, strict=True):
             stored[field_names[position]] = value
     return stored
 
@@ -316,8 +333,8 @@ _django_from_db = Model.from_db.__func__  # type: ignore[attr-defined]
 
 def _from_db(cls: type[Model], db: str, field_names: Sequence[str], values: Sequence[Any]) -> Model:
     instance: Model = _django_from_db(cls, db, field_names, values)
-    hooks = _hooks.get(cls)
-    if hooks is not None and hooks.tracks:
+    hooks = _tracked.get(cls)
+    if hooks is not None:
         instance.__dict__[STORED] = hooks.loaded_row(field_names, values)
     return instance
 
