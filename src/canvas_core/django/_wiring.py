@@ -416,13 +416,14 @@ def _save_base(
     force_update: bool = False,
     using: str | None = None,
     update_fields: Iterable[str] | None = None,
+    **extra: Any,  # arguments a later Django may add: passed through
 ) -> None:
     hooks = _hooks.get(type(self))
     if hooks is None or raw or not hooks.saves:
-        _django_save_base(self, raw, force_insert, force_update, using, update_fields)
+        _django_save_base(self, raw, force_insert, force_update, using, update_fields, **extra)
         return
     using = using or router.db_for_write(type(self), instance=self)
-    _save_with_events(self, hooks, force_insert, force_update, using, update_fields)
+    _save_with_events(self, hooks, force_insert, force_update, using, update_fields, extra)
 
 
 def _pk_has_default(model: type[Model]) -> bool:
@@ -438,6 +439,7 @@ def _save_with_events(
     force_update: bool,
     using: str,
     update_fields: Iterable[str] | None,
+    extra: dict[str, Any],
 ) -> None:
     model = type(instance)
     values = instance.__dict__
@@ -453,7 +455,7 @@ def _save_with_events(
     if creating:
         if hooks.pre_create is not None:
             deliver(hooks.pre_create, model, using, {"record": instance})
-        _django_save_base(instance, False, force_insert, force_update, using, update_fields)
+        _django_save_base(instance, False, force_insert, force_update, using, update_fields, **extra)
         if hooks.tracks:
             values[STORED] = _capture(hooks, values)
         if hooks.post_create is not None:
@@ -461,7 +463,7 @@ def _save_with_events(
         return
 
     if not hooks.tracks:  # only create events are handled
-        _django_save_base(instance, False, force_insert, force_update, using, update_fields)
+        _django_save_base(instance, False, force_insert, force_update, using, update_fields, **extra)
         return
 
     written = _written_fields(hooks, values, update_fields)
@@ -474,14 +476,14 @@ def _save_with_events(
             # Fields a pre handler changed are saved too, also outside update_fields.
             changed = {name for name, attname in hooks.fields if attname in values and attname not in before}
             changed.update(_diff(hooks.fields, before, values))
-            extra = {
+            added = {
                 name for name in changed if name not in update_fields and hooks.attname_of[name] not in update_fields
             }
-            if extra:
-                update_fields = frozenset(update_fields) | extra
+            if added:
+                update_fields = frozenset(update_fields) | added
                 written = _written_fields(hooks, values, update_fields)
                 stored = _with_missing_stored(hooks, using, pk, stored, written)
-    _django_save_base(instance, False, force_insert, force_update, using, update_fields)
+    _django_save_base(instance, False, force_insert, force_update, using, update_fields, **extra)
     (new_values,) = _resolve_written(hooks, using, [instance], written)
     diff = _diff(written, stored, new_values)
     values[STORED] = stored | new_values
@@ -505,11 +507,15 @@ _django_refresh_from_db = Model.refresh_from_db
 
 
 def _refresh_from_db(
-    self: Model, using: str | None = None, fields: Iterable[str] | None = None, from_queryset: Any = None
+    self: Model,
+    using: str | None = None,
+    fields: Iterable[str] | None = None,
+    from_queryset: Any = None,
+    **extra: Any,
 ) -> None:
     if fields is not None:
         fields = list(fields)
-    _django_refresh_from_db(self, using, fields, from_queryset)
+    _django_refresh_from_db(self, using, fields, from_queryset, **extra)
     hooks = _hooks.get(type(self))
     if hooks is None or not hooks.tracks:
         return
