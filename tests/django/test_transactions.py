@@ -210,3 +210,35 @@ def test_outside_a_transaction_handlers_run_without_savepoints_and_after_commit_
     assert "SAVEPOINT" not in _statements(queries)
     assert sorted(order) == ["audit", "welcome"]
     assert Author.objects.count() == 1
+
+
+def test_after_commit_gets_the_diff_as_it_was_at_emission(
+    django_capture_on_commit_callbacks: CaptureOnCommit,
+) -> None:
+    seen: list[dict[str, tuple[Any, Any]]] = []
+
+    @events.handle_event(events.PostRecordUpdate, origin=Author)
+    @after_commit
+    def notify(event: events.PostRecordUpdate[Author]) -> None:
+        seen.append(event.diff)
+
+    author = Author.objects.create(name="Ada")
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        event = events.emit_event(
+            events.PostRecordUpdate[Author], origin=Author, record=author, diff={"name": ("Ada", "Grace")}
+        )
+        event.diff["name"] = ("changed", "later")  # after emission, before the commit
+    assert seen == [{"name": ("Ada", "Grace")}]
+
+
+@pytest.mark.parametrize("handler", [42, "print"])
+def test_after_commit_refuses_what_cannot_be_a_handler(handler: Any) -> None:
+    with pytest.raises(TypeError, match="callable"):
+        after_commit(handler)
+
+
+def test_after_commit_refuses_coroutine_functions() -> None:
+    async def notify(event: events.PostRecordCreate[Author]) -> None: ...
+
+    with pytest.raises(TypeError, match="coroutine"):
+        after_commit(notify)

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from django.db import DEFAULT_DB_ALIAS, transaction
 
 from canvas_core.events import Event
+from canvas_core.events._registry import check_handler
 from canvas_core.events._reporting import report_failure
 
 __all__ = ["after_commit"]
@@ -42,6 +43,8 @@ def after_commit(handler: Callable[[E], object]) -> Callable[[E], None]:
     ``remove_handler()`` takes the returned function (the name the decorator
     binds), not the undecorated one.
     """
+
+    check_handler(handler)  # a clear TypeError now, rather than a failure after some commit
 
     @functools.wraps(handler)
     def schedule(event: E) -> None:
