@@ -80,6 +80,10 @@ def test(args: list[str]) -> None:
     for name, command in steps:
         print(f"\n== {name} ==", flush=True)
         _run(command, env=env)
+    # The database tests again, on PostgreSQL (skipped, saying why, without a server).
+    print("\n== pytest (database tests on PostgreSQL) ==", flush=True)
+    postgres = [str(venv_bin / "python"), "-m", "pytest", "-p", "tests.postgres", "-m", "django_db", "-q"]
+    _run([*postgres, *args], env=dict(env, CANVAS_TEST_DATABASE="postgres"))
 
 
 def main() -> None:

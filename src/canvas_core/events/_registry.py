@@ -71,6 +71,11 @@ class Registry:
         self._by_type: dict[type[Event], dict[Hashable | None, dict[Handler, Handler]]] = {}
         # (event type, origin) -> Plan. Read without the lock by the dispatcher.
         self.plans: dict[tuple[type[Event], object], Plan] = {}
+        # Called with no argument after every change of the registrations, for
+        # integrations that prepare work per registration (the Django one wires
+        # models only when some handler can receive their record events).
+        # Never called while dispatching.
+        self.listeners: list[Callable[[], object]] = []
 
     # -- writes ---------------------------------------------------------------
 
@@ -82,13 +87,16 @@ class Registry:
         with self._lock:
             handlers = self._by_type.setdefault(event_type, {}).setdefault(origin, {})
             registered = handlers.get(handler)
-            if registered is not None and _is_background(registered) != background:
-                raise ValueError(
-                    f"handler {describe_callable(handler)} is already registered for {event_type.__qualname__} "
-                    f"with background={not background}; remove_handler() it first to change how it runs"
-                )
+            if registered is not None:
+                if _is_background(registered) != background:
+                    raise ValueError(
+                        f"handler {describe_callable(handler)} is already registered for {event_type.__qualname__} "
+                        f"with background={not background}; remove_handler() it first to change how it runs"
+                    )
+                return  # registering twice registers once
             handlers[handler] = runner
             self.plans.clear()
+        self._changed()
 
     def remove(
         self,
@@ -113,12 +121,19 @@ class Registry:
                     del self._by_type[registered_type]
             if removed:
                 self.plans.clear()
+        if removed:
+            self._changed()
         return removed
 
     def clear(self) -> None:
         with self._lock:
             self._by_type.clear()
             self.plans.clear()
+        self._changed()
+
+    def _changed(self) -> None:
+        for listener in list(self.listeners):
+            listener()
 
     # -- reads ----------------------------------------------------------------
 

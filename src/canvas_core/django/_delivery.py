@@ -1,0 +1,117 @@
+"""Running record event handlers without breaking the caller's transaction.
+
+Outside a transaction (autocommit) a record event is emitted with
+:func:`~canvas_core.events.emit_event`: each query a handler runs commits on
+its own, and a failing one harms nothing else.
+
+Inside ``atomic()`` a failing query poisons the whole transaction (PostgreSQL
+refuses every later statement, Django raises ``TransactionManagementError``),
+so each handler runs behind its own savepoint: a failing handler's work is
+rolled back to it, the other handlers' work and the caller's transaction
+survive. The savepoint is created lazily, by an execute wrapper, just before
+the handler's first query: a handler that runs no SQL (logging, caching,
+scheduling an email after commit) costs no query at all; one that does costs
+two more (``SAVEPOINT`` and ``RELEASE SAVEPOINT``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.db import DatabaseError, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+from canvas_core.events import MAX_NESTING_DEPTH, Event, EventNestingError, emit_event
+from canvas_core.events._dispatch import _plans, _stack, _too_deep, registry
+from canvas_core.events._reporting import report_failure
+
+__all__ = ["deliver"]
+
+
+def deliver(event_type: type[Event], origin: type[Any], using: str, fields: dict[str, Any]) -> Event:
+    """Emit ``event_type`` about a write on database ``using``; return the event.
+
+    Handlers run as with :func:`emit_event`; inside an atomic block each runs
+    behind a lazily created savepoint (see the module docstring).
+    """
+    connection = connections[using]
+    if not connection.in_atomic_block:
+        return emit_event(event_type, origin=origin, **fields)
+    try:
+        build, handlers = _plans[event_type, origin]
+    except KeyError:
+        build, handlers = registry.plan(event_type, origin)
+    event = build(fields)  # record events are built by the integration: their fields are valid
+    if handlers is None:
+        handlers = registry.cached_handlers(type(event), origin)
+    if not handlers:
+        return event
+    stack = _stack.events
+    if len(stack) >= MAX_NESTING_DEPTH and _too_deep(event, stack):
+        raise EventNestingError(event, stack)
+    stack.append(event)
+    try:
+        for handler in handlers:
+            _run_guarded(connection, handler, event, origin)
+    finally:
+        stack.pop()
+    return event
+
+
+class _LazySavepoint:
+    """An execute wrapper that opens a savepoint just before the first query it sees."""
+
+    __slots__ = ("connection", "on_commit_mark", "sid")
+
+    def __init__(self, connection: BaseDatabaseWrapper) -> None:
+        self.connection = connection
+        self.sid: str | None = None
+        self.on_commit_mark = 0
+
+    def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
+        if self.sid is None:
+            connection = self.connection
+            # Our SAVEPOINT statement must not pass through the wrappers
+            # (ourselves included, or a nested handler's, which would then open
+            # its savepoint before ours).
+            wrappers = connection.execute_wrappers
+            connection.execute_wrappers = []
+            try:
+                self.sid = connection.savepoint()
+            finally:
+                connection.execute_wrappers = wrappers
+            self.on_commit_mark = len(connection.run_on_commit)
+        return execute(sql, params, many, context)
+
+
+def _run_guarded(
+    connection: BaseDatabaseWrapper, handler: Callable[[Any], object], event: Event, origin: object
+) -> None:
+    savepoint = _LazySavepoint(connection)
+    failure: Exception | None = None
+    with connection.execute_wrapper(savepoint):
+        try:
+            handler(event)
+        except Exception as exc:
+            failure = exc
+    sid = savepoint.sid
+    if sid is not None:
+        if failure is None and not connection.needs_rollback:
+            try:
+                connection.savepoint_commit(sid)
+                sid = None
+            except DatabaseError as exc:  # e.g. the handler swallowed an error that aborted the transaction
+                failure = exc
+        if sid is not None:
+            # Undo what the handler did: the caller's transaction becomes usable
+            # again, and nothing the handler scheduled with on_commit() runs.
+            connection.needs_rollback = False
+            try:
+                connection.savepoint_rollback(sid)
+            except DatabaseError:  # the connection is broken: only the caller's rollback can help
+                connection.needs_rollback = True
+            else:
+                del connection.run_on_commit[savepoint.on_commit_mark :]
+    if failure is not None:
+        report_failure(event, origin, handler, failure)

@@ -1,0 +1,677 @@
+"""Emitting the six record lifecycle events from the Django ORM, for the models that need them.
+
+"Pay only for what is handled": a model is wired only while some registered
+handler could receive one of its record events, and only for those events.
+An unwired model runs Django's own code behind one dictionary lookup: no
+extra query on save, load or delete, and Django's fast delete path (which
+Django takes only when no delete signal receiver exists for the model).
+Registrations are re-examined whenever they change (the core registry tells
+its listeners).
+
+How each operation is observed:
+
+* load: ``Model.from_db`` is wrapped; for models whose update events are
+  handled it keeps a reference to the row it built the instance from, and a
+  marshalled copy of its mutable values (JSON), so that the diff of the next
+  save needs no query and still sees in-place changes;
+* save: ``Model.save_base`` is wrapped (Django's ``pre_save`` cannot add the
+  fields a pre handler changed to ``update_fields``); ``save()``, ``asave()``,
+  ``create()``, ``get_or_create()`` and ``update_or_create()`` all end there;
+* delete: ``pre_delete``/``post_delete`` receivers per wired model, which
+  covers ``delete()``, ``adelete()``, ``QuerySet.delete()`` and cascades;
+* ``QuerySet.bulk_create`` and ``QuerySet.bulk_update`` are wrapped;
+* ``refresh_from_db`` (and so loading a deferred field) refreshes the copy.
+"""
+
+from __future__ import annotations
+
+import marshal
+import operator
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, TypeAlias
+from uuid import UUID
+
+from django.apps import apps
+from django.db import router
+from django.db.models import Model, QuerySet
+from django.db.models.signals import post_delete, pre_delete
+from django.utils.module_loading import autodiscover_modules
+
+from canvas_core.events import (
+    Event,
+    PostRecordCreate,
+    PostRecordDelete,
+    PostRecordUpdate,
+    PreRecordCreate,
+    PreRecordDelete,
+    PreRecordUpdate,
+    RecordEvent,
+    Registration,
+)
+from canvas_core.events._dispatch import registry
+from canvas_core.events._generics import _type_argument_matches
+from canvas_core.events._registry import origin_matches
+
+from ._delivery import deliver
+
+__all__ = ["KINDS", "ModelHooks", "install", "rewire", "wired_events"]
+
+RecordKind: TypeAlias = type[RecordEvent[Any]]
+KINDS: tuple[RecordKind, ...] = (
+    PreRecordCreate,
+    PostRecordCreate,
+    PreRecordUpdate,
+    PostRecordUpdate,
+    PreRecordDelete,
+    PostRecordDelete,
+)
+
+STORED = "_canvas_stored"
+"""Instance ``__dict__`` key of the stored values: a dict attname -> value, or a ``LoadedRow``."""
+
+# What from_db keeps: the attnames and the row the instance was built from, the
+# positions of mutable values in it, and a copy of those (marshal bytes, or a
+# tuple of copies for values marshal cannot handle). Decoded only on save.
+LoadedRow: TypeAlias = tuple[Sequence[str], Sequence[Any], tuple[int, ...], "bytes | tuple[Any, ...]"]
+PARENT_ROW = "_canvas_parent_row"
+"""Marks the parent-table half of a multi-table child being deleted (not a record of its own)."""
+
+# Field types whose values are never mutated in place; values of other fields
+# (JSON, arrays, custom fields) are copied when kept, so that an in-place
+# change is seen as a change.
+_SCALAR_FIELD_TYPES = frozenset(
+    {
+        "AutoField",
+        "BigAutoField",
+        "BigIntegerField",
+        "BinaryField",
+        "BooleanField",
+        "CharField",
+        "DateField",
+        "DateTimeField",
+        "DecimalField",
+        "DurationField",
+        "EmailField",
+        "FilePathField",
+        "FloatField",
+        "ForeignKey",
+        "GenericIPAddressField",
+        "IPAddressField",
+        "IntegerField",
+        "OneToOneField",
+        "PositiveBigIntegerField",
+        "PositiveIntegerField",
+        "PositiveSmallIntegerField",
+        "SlugField",
+        "SmallAutoField",
+        "SmallIntegerField",
+        "TextField",
+        "TimeField",
+        "URLField",
+        "UUIDField",
+    }
+)
+
+_MISSING: Any = object()
+
+
+class ModelHooks:
+    """What is wired for one model: the parametrized event classes to emit (None: not handled)."""
+
+    def __init__(self, model: type[Model], kinds: frozenset[RecordKind]) -> None:
+        self.model = model
+        self.kinds = kinds
+
+        def parametrized(kind: RecordKind) -> type[Event] | None:
+            return kind[model] if kind in kinds else None  # type: ignore[index]
+
+        self.pre_create = parametrized(PreRecordCreate)
+        self.post_create = parametrized(PostRecordCreate)
+        self.pre_update = parametrized(PreRecordUpdate)
+        self.post_update = parametrized(PostRecordUpdate)
+        self.pre_delete = parametrized(PreRecordDelete)
+        self.post_delete = parametrized(PostRecordDelete)
+        self.tracks = self.pre_update is not None or self.post_update is not None
+        self.saves = self.tracks or self.pre_create is not None or self.post_create is not None
+        self.deletes = self.pre_delete is not None or self.post_delete is not None
+
+        fields = [
+            field
+            for field in model._meta.concrete_fields
+            if not field.primary_key and not getattr(field, "generated", False)
+        ]
+        self.fields: tuple[tuple[str, str], ...] = tuple((field.name, field.attname) for field in fields)
+        self.attnames = tuple(attname for _, attname in self.fields)
+        self.containers = tuple(
+            field.attname for field in fields if field.get_internal_type() not in _SCALAR_FIELD_TYPES
+        )
+        self.attname_of = dict(self.fields) | {a: a for a in self.attnames}
+        self._container_set = frozenset(self.containers)
+        # (the attname list of the last query's rows, positions of containers in it)
+        self._positions: tuple[Sequence[str] | None, tuple[int, ...], Callable[[Sequence[Any]], Any] | None] = (
+            None,
+            (),
+            None,
+        )
+
+    def loaded_row(self, field_names: Sequence[str], row: Sequence[Any]) -> LoadedRow:
+        """What to keep of a row loaded from the database (cheap: the row itself, plus copies of containers).
+
+        The copies are marshalled: one value when there is one container, a
+        tuple of them otherwise (what ``itemgetter`` returns).
+        """
+        names, positions, containers_of = self._positions
+        if names is not field_names:  # a new query; all rows of a query share one list
+            positions = tuple(i for i, name in enumerate(field_names) if name in self._container_set)
+            containers_of = operator.itemgetter(*positions) if positions else None
+            self._positions = (field_names, positions, containers_of)
+        if containers_of is None:
+            return (field_names, row, positions, b"")
+        containers = containers_of(row)
+        try:
+            return (field_names, row, positions, marshal.dumps(containers))
+        except ValueError:  # a value marshal cannot copy (a custom type): copy it the slow way
+            copied = tuple(_copy_slowly(row[i]) for i in positions)
+            return (field_names, row, positions, copied)
+
+
+_hooks: dict[type[Model], ModelHooks] = {}
+_tracked: dict[type[Model], ModelHooks] = {}  # those of _hooks whose update events are handled
+_lock = threading.RLock()
+_installed = False
+_wired_for: frozenset[tuple[type[Event], object]] | None = None
+
+
+def wired_events(model: type[Model]) -> frozenset[type[RecordEvent[Any]]]:
+    """The record event classes ``model`` emits now (unparametrized); empty when it is not wired.
+
+    A model is wired for an event exactly while some registered handler
+    could receive that event from it; an unwired model costs nothing.
+    """
+    hooks = _hooks.get(model)
+    return hooks.kinds if hooks is not None else frozenset()
+
+
+# -- deciding what to wire ----------------------------------------------------------------------
+
+
+def _is_record_registration(registration: Registration) -> bool:
+    event_type = registration.event_type
+    generic = event_type.__pydantic_generic_metadata__["origin"] or event_type
+    return any(issubclass(kind, generic) for kind in KINDS)
+
+
+def _kinds_for(model: type[Model], registrations: Iterable[Registration]) -> frozenset[RecordKind]:
+    """The record events of ``model`` that some registration would receive."""
+    kinds: set[RecordKind] = set()
+    for registration in registrations:
+        if not origin_matches(registration.origin, model):
+            continue
+        event_type = registration.event_type
+        generic = event_type.__pydantic_generic_metadata__["origin"]
+        if generic is not None:  # e.g. PostRecordUpdate[Setting]: the model must be a Setting
+            record_field = event_type.model_fields.get("record")
+            if record_field is None or not _type_argument_matches(model, record_field.annotation):
+                continue
+        else:
+            generic = event_type
+        kinds.update(kind for kind in KINDS if issubclass(kind, generic))
+    return frozenset(kinds)
+
+
+def rewire(*, force: bool = False) -> None:
+    """Wire each installed model for exactly the record events some handler can receive."""
+    global _hooks, _tracked, _wired_for
+    if not _installed:
+        return
+    with _lock:
+        relevant = [r for r in registry.registrations() if _is_record_registration(r)]
+        wired_for = frozenset((r.event_type, r.origin) for r in relevant)
+        if wired_for == _wired_for and not force:
+            return  # a change that concerns no record event
+        new: dict[type[Model], ModelHooks] = {}
+        for model in apps.get_models():
+            kinds = _kinds_for(model, relevant)
+            if kinds:
+                old = _hooks.get(model)
+                new[model] = old if old is not None and old.kinds == kinds else ModelHooks(model, kinds)
+        for model in set(_hooks) | set(new):
+            _connect(model, new.get(model))
+        _hooks = new
+        _tracked = {model: hooks for model, hooks in new.items() if hooks.tracks}
+        _wired_for = wired_for
+
+
+def _connect(model: type[Model], hooks: ModelHooks | None) -> None:
+    uid = "canvas_core.record_events"
+    for signal, receiver, wanted in (
+        (pre_delete, _on_pre_delete, hooks is not None and hooks.pre_delete is not None),
+        (post_delete, _on_post_delete, hooks is not None and hooks.post_delete is not None),
+    ):
+        if wanted:
+            signal.connect(receiver, sender=model, weak=False, dispatch_uid=uid)
+        else:
+            signal.disconnect(sender=model, dispatch_uid=uid)
+
+
+def _on_registrations_changed() -> None:
+    rewire()
+
+
+# -- stored values and diffs --------------------------------------------------------------------
+
+
+def _copy(value: Any) -> Any:
+    """A copy of a container value deep enough that in-place changes to the original don't reach it."""
+    try:
+        return marshal.loads(marshal.dumps(value))  # JSON-like values: fast, and as deep as it gets
+    except ValueError:
+        return _copy_slowly(value)
+
+
+def _copy_slowly(value: Any) -> Any:
+    cls = type(value)
+    if cls is dict:
+        return {key: _copy_slowly(item) for key, item in value.items()}
+    if cls is list:
+        return [_copy_slowly(item) for item in value]
+    if cls is set or cls is bytearray:
+        return cls(value)
+    return value
+
+
+_PLAIN_VALUE_TYPES = frozenset({str, int, float, bool, type(None), dict, list, bytes, Decimal, datetime, date, UUID})
+
+
+def _is_expression(value: Any) -> bool:
+    """Whether a field holds an expression (``F()``, ``Value()``, a subquery...) instead of a value."""
+    return type(value) not in _PLAIN_VALUE_TYPES and hasattr(value, "resolve_expression")
+
+
+def _capture(hooks: ModelHooks, values: dict[str, Any]) -> dict[str, Any]:
+    """The stored values of the loaded fields (expressions, whose result is unknown, left out)."""
+    stored = _copy_loaded(hooks, values)
+    for attname, value in list(stored.items()):
+        if _is_expression(value):
+            del stored[attname]
+    return stored
+
+
+def _copy_loaded(hooks: ModelHooks, values: dict[str, Any]) -> dict[str, Any]:
+    """The current values of the loaded fields, containers copied (to see what handlers change)."""
+    copied = {attname: values[attname] for attname in hooks.attnames if attname in values}
+    for attname in hooks.containers:
+        if attname in copied:
+            copied[attname] = _copy(copied[attname])
+    return copied
+
+
+def _stored(values: dict[str, Any]) -> dict[str, Any]:
+    """A new dict of the stored values kept on an instance (empty when none were kept)."""
+    kept = values.get(STORED)
+    if kept is None:
+        return {}
+    if type(kept) is dict:
+        return dict(kept)
+    field_names, row, positions, copies = kept
+    stored = dict(zip(field_names, row, strict=True))
+    if positions:
+        if type(copies) is bytes:
+            copies = marshal.loads(copies)
+            if len(positions) == 1:
+                copies = (copies,)
+        for position, value in zip(positions, copies, strict=True):
+            stored[field_names[position]] = value
+    return stored
+
+
+_django_from_db = Model.from_db.__func__  # type: ignore[attr-defined]
+
+
+def _from_db(cls: type[Model], db: str, field_names: Sequence[str], values: Sequence[Any]) -> Model:
+    instance: Model = _django_from_db(cls, db, field_names, values)
+    hooks = _tracked.get(cls)
+    if hooks is not None:
+        instance.__dict__[STORED] = hooks.loaded_row(field_names, values)
+    return instance
+
+
+def _fetch_stored(
+    model: type[Model], using: str, pks: Sequence[Any], attnames: Sequence[str]
+) -> dict[Any, dict[str, Any]]:
+    """Stored values of ``attnames`` for the rows ``pks``, in one query: pk -> attname -> value."""
+    if not attnames or not pks:
+        return {}
+    rows = model._base_manager.db_manager(using).filter(pk__in=pks).values_list("pk", *attnames)
+    return {row[0]: dict(zip(attnames, row[1:], strict=True)) for row in rows}
+
+
+def _diff(
+    fields: Iterable[tuple[str, str]], stored: dict[str, Any], values: dict[str, Any]
+) -> dict[str, tuple[Any, Any]]:
+    diff: dict[str, tuple[Any, Any]] = {}
+    plain = _PLAIN_VALUE_TYPES
+    for name, attname in fields:
+        new = values.get(attname, _MISSING)
+        old = stored.get(attname, _MISSING)
+        if old is _MISSING or new is _MISSING:
+            continue
+        if old != new and (type(new) in plain or not hasattr(new, "resolve_expression")):
+            diff[name] = (old, new)
+    return diff
+
+
+def _written_fields(
+    hooks: ModelHooks, values: dict[str, Any], update_fields: Iterable[str] | None
+) -> tuple[tuple[str, str], ...]:
+    if update_fields is None:
+        return tuple(field for field in hooks.fields if field[1] in values)
+    names = set(update_fields)
+    return tuple(field for field in hooks.fields if field[0] in names or field[1] in names)
+
+
+def _resolve_written(
+    hooks: ModelHooks, using: str, instances: Sequence[Model], written: Sequence[tuple[str, str]]
+) -> list[dict[str, Any]]:
+    """The values just written for each instance: its own, or, for expressions, read back (one query)."""
+    results: list[dict[str, Any]] = []
+    pending: dict[Any, dict[str, Any]] = {}
+    pending_attnames: set[str] = set()
+    for instance in instances:
+        values = instance.__dict__
+        written_values = {attname: values[attname] for _, attname in written if attname in values}
+        plain = _PLAIN_VALUE_TYPES
+        expressions = [
+            attname
+            for attname, value in written_values.items()
+            if type(value) not in plain and hasattr(value, "resolve_expression")
+        ]
+        if expressions:
+            pending[instance.pk] = written_values
+            pending_attnames.update(expressions)
+        results.append(written_values)
+    if pending:
+        attnames = sorted(pending_attnames)
+        for pk, row in _fetch_stored(hooks.model, using, list(pending), attnames).items():
+            pending[pk].update((attname, value) for attname, value in row.items() if attname in pending[pk])
+    for written_values in results:
+        for attname in hooks.containers:
+            if attname in written_values:
+                written_values[attname] = _copy(written_values[attname])
+    return results
+
+
+# -- save -----------------------------------------------------------------------------------------
+
+_django_save_base = Model.save_base
+
+
+def _save_base(
+    self: Model,
+    raw: bool = False,
+    force_insert: Any = False,
+    force_update: bool = False,
+    using: str | None = None,
+    update_fields: Iterable[str] | None = None,
+    **extra: Any,  # arguments a later Django may add: passed through
+) -> None:
+    hooks = _hooks.get(type(self))
+    if hooks is None or raw or not hooks.saves:
+        _django_save_base(self, raw, force_insert, force_update, using, update_fields, **extra)
+        return
+    using = using or router.db_for_write(type(self), instance=self)
+    _save_with_events(self, hooks, force_insert, force_update, using, update_fields, extra)
+
+
+def _pk_has_default(model: type[Model]) -> bool:
+    pk = model._meta.pk
+    assert pk is not None
+    return pk.has_default() or pk.has_db_default()
+
+
+def _save_with_events(
+    instance: Model,
+    hooks: ModelHooks,
+    force_insert: Any,
+    force_update: bool,
+    using: str,
+    update_fields: Iterable[str] | None,
+    extra: dict[str, Any],
+) -> None:
+    model = type(instance)
+    values = instance.__dict__
+    pk = instance.pk
+    stored: dict[str, Any] | None = None
+    creating = instance._state.adding
+    if creating and not force_insert and pk is not None and not _pk_has_default(model):
+        # Django will try an UPDATE first: find out whether the row exists (one query).
+        found = _fetch_stored(model, using, [pk], hooks.attnames)
+        if found:
+            creating, stored = False, found[pk]
+
+    if creating:
+        if hooks.pre_create is not None:
+            deliver(hooks.pre_create, model, using, {"record": instance})
+        _django_save_base(instance, False, force_insert, force_update, using, update_fields, **extra)
+        if hooks.tracks:
+            values[STORED] = _capture(hooks, values)
+        if hooks.post_create is not None:
+            deliver(hooks.post_create, model, using, {"record": instance})
+        return
+
+    if not hooks.tracks:  # only create events are handled
+        _django_save_base(instance, False, force_insert, force_update, using, update_fields, **extra)
+        return
+
+    written = _written_fields(hooks, values, update_fields)
+    stored = _with_missing_stored(hooks, using, pk, stored if stored is not None else _stored(values), written)
+    if hooks.pre_update is not None:
+        before = _copy_loaded(hooks, values) if update_fields is not None else None
+        diff = _diff(written, stored, values)
+        deliver(hooks.pre_update, model, using, {"record": instance, "diff": diff})
+        if before is not None and update_fields is not None:
+            # Fields a pre handler changed are saved too, also outside update_fields.
+            changed = {name for name, attname in hooks.fields if attname in values and attname not in before}
+            changed.update(_diff(hooks.fields, before, values))
+            added = {
+                name for name in changed if name not in update_fields and hooks.attname_of[name] not in update_fields
+            }
+            if added:
+                update_fields = frozenset(update_fields) | added
+                written = _written_fields(hooks, values, update_fields)
+                stored = _with_missing_stored(hooks, using, pk, stored, written)
+    _django_save_base(instance, False, force_insert, force_update, using, update_fields, **extra)
+    (new_values,) = _resolve_written(hooks, using, [instance], written)
+    diff = _diff(written, stored, new_values)
+    values[STORED] = stored | new_values
+    if hooks.post_update is not None:
+        deliver(hooks.post_update, model, using, {"record": instance, "diff": diff})
+
+
+def _with_missing_stored(
+    hooks: ModelHooks, using: str, pk: Any, stored: dict[str, Any], written: Iterable[tuple[str, str]]
+) -> dict[str, Any]:
+    """``stored`` completed with the stored values of ``written`` fields it lacks (one query, if any)."""
+    missing = [attname for _, attname in written if attname not in stored]
+    if missing:
+        stored.update(_fetch_stored(hooks.model, using, [pk], missing).get(pk, {}))
+    return stored
+
+
+# -- refresh ----------------------------------------------------------------------------------------
+
+_django_refresh_from_db = Model.refresh_from_db
+
+
+def _refresh_from_db(
+    self: Model,
+    using: str | None = None,
+    fields: Iterable[str] | None = None,
+    from_queryset: Any = None,
+    **extra: Any,
+) -> None:
+    if fields is not None:
+        fields = list(fields)
+    _django_refresh_from_db(self, using, fields, from_queryset, **extra)
+    hooks = _hooks.get(type(self))
+    if hooks is None or not hooks.tracks:
+        return
+    values = self.__dict__
+    refreshed = _written_fields(hooks, values, fields)
+    stored = _stored(values)
+    stored.update(_capture(hooks, {attname: values[attname] for _, attname in refreshed if attname in values}))
+    values[STORED] = stored
+
+
+# -- delete -----------------------------------------------------------------------------------------
+
+
+def _mark_parent_rows(instance: Model) -> None:
+    """Mark the parent-table instances Django collected when deleting a multi-table child.
+
+    Django sends delete signals for them too, but they are part of the child
+    record, whose own events are emitted.
+    """
+    concrete = type(instance)._meta.concrete_model
+    assert concrete is not None
+    for link in concrete._meta.parents.values():
+        if link is None:
+            continue
+        parent = instance._state.fields_cache.get(link.name)
+        if isinstance(parent, Model):
+            parent.__dict__[PARENT_ROW] = True
+            _mark_parent_rows(parent)
+
+
+def _on_pre_delete(sender: type[Model], instance: Model, using: str, **kwargs: Any) -> None:
+    hooks = _hooks.get(sender)
+    if hooks is None or hooks.pre_delete is None:
+        return
+    _mark_parent_rows(instance)
+    if PARENT_ROW not in instance.__dict__:
+        deliver(hooks.pre_delete, sender, using, {"record": instance})
+
+
+def _on_post_delete(sender: type[Model], instance: Model, using: str, **kwargs: Any) -> None:
+    hooks = _hooks.get(sender)
+    if hooks is None or hooks.post_delete is None:
+        return
+    _mark_parent_rows(instance)
+    if PARENT_ROW not in instance.__dict__:
+        deliver(hooks.post_delete, sender, using, {"record": instance})
+
+
+# -- bulk operations ----------------------------------------------------------------------------------
+
+_django_bulk_create = QuerySet.bulk_create
+_django_bulk_update = QuerySet.bulk_update
+
+
+def _bulk_create(
+    self: QuerySet[Any],
+    objs: Iterable[Model],
+    batch_size: int | None = None,
+    ignore_conflicts: bool = False,
+    update_conflicts: bool = False,
+    update_fields: Sequence[str] | None = None,
+    unique_fields: Sequence[str] | None = None,
+) -> list[Any]:
+    hooks = _hooks.get(self.model)
+    if hooks is None or not hooks.saves or ignore_conflicts or update_conflicts:
+        # With conflicts ignored or turned into updates, Django cannot tell which rows were inserted.
+        return _django_bulk_create(
+            self, objs, batch_size, ignore_conflicts, update_conflicts, update_fields, unique_fields
+        )
+    objs = list(objs)
+    using = self.db
+    if hooks.pre_create is not None:
+        for obj in objs:
+            deliver(hooks.pre_create, type(obj), using, {"record": obj})
+    created = _django_bulk_create(
+        self, objs, batch_size, ignore_conflicts, update_conflicts, update_fields, unique_fields
+    )
+    for obj in objs:
+        if hooks.tracks:
+            obj.__dict__[STORED] = _capture(hooks, obj.__dict__)
+        if hooks.post_create is not None:
+            deliver(hooks.post_create, type(obj), using, {"record": obj})
+    return created
+
+
+def _bulk_update(
+    self: QuerySet[Any], objs: Iterable[Model], fields: Iterable[str], batch_size: int | None = None
+) -> int:
+    hooks = _hooks.get(self.model)
+    if hooks is None or not hooks.tracks:
+        return _django_bulk_update(self, objs, fields, batch_size)
+    objs = list(objs)
+    fields = list(fields)
+    using = self.db
+    written = _written_fields(hooks, {}, fields)
+    stored_by_obj = _stored_for_bulk(hooks, using, objs, written)
+    if hooks.pre_update is not None:
+        befores = [_copy_loaded(hooks, obj.__dict__) for obj in objs]
+        for obj, stored in zip(objs, stored_by_obj, strict=True):
+            diff = _diff(written, stored, obj.__dict__)
+            deliver(hooks.pre_update, type(obj), using, {"record": obj, "diff": diff})
+        extra: set[str] = set()
+        for obj, before in zip(objs, befores, strict=True):
+            extra.update(_diff(hooks.fields, before, obj.__dict__))
+        extra.difference_update(name for name, _ in written)
+        if extra:
+            fields += sorted(extra)
+            written = _written_fields(hooks, {}, fields)
+            stored_by_obj = _stored_for_bulk(hooks, using, objs, written, stored_by_obj)
+    updated = _django_bulk_update(self, objs, fields, batch_size)
+    new_values_by_obj = _resolve_written(hooks, using, objs, written)
+    for obj, stored, new_values in zip(objs, stored_by_obj, new_values_by_obj, strict=True):
+        diff = _diff(written, stored, new_values)
+        obj.__dict__[STORED] = stored | new_values
+        if hooks.post_update is not None:
+            deliver(hooks.post_update, type(obj), using, {"record": obj, "diff": diff})
+    return updated
+
+
+def _stored_for_bulk(
+    hooks: ModelHooks,
+    using: str,
+    objs: Sequence[Model],
+    written: Sequence[tuple[str, str]],
+    known: Sequence[dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """Each object's stored values for ``written``, the missing ones read in one query."""
+    stored_by_obj = [dict(known[i]) if known else _stored(obj.__dict__) for i, obj in enumerate(objs)]
+    missing = {attname for stored in stored_by_obj for _, attname in written if attname not in stored}
+    if missing:
+        pks = [obj.pk for obj, stored in zip(objs, stored_by_obj, strict=True) if any(a not in stored for a in missing)]
+        rows = _fetch_stored(hooks.model, using, pks, sorted(missing))
+        for obj, stored in zip(objs, stored_by_obj, strict=True):
+            for attname, value in rows.get(obj.pk, {}).items():
+                stored.setdefault(attname, value)
+    return stored_by_obj
+
+
+# -- installation -------------------------------------------------------------------------------------
+
+
+def install() -> None:
+    """Install the ORM hooks, import every app's ``handlers`` module, and wire the models.
+
+    Called by ``canvas_core``'s AppConfig once Django's apps are ready; idempotent.
+    """
+    global _installed
+    with _lock:
+        if _installed:
+            return
+        Model.save_base = _save_base  # type: ignore[method-assign]
+        Model.refresh_from_db = _refresh_from_db  # type: ignore[method-assign]
+        Model.from_db = classmethod(_from_db)  # type: ignore[assignment]
+        QuerySet.bulk_create = _bulk_create  # type: ignore[assignment, method-assign]
+        QuerySet.bulk_update = _bulk_update  # type: ignore[method-assign]
+        registry.listeners.append(_on_registrations_changed)
+        _installed = True
+    autodiscover_modules("handlers")
+    rewire(force=True)

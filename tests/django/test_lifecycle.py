@@ -1,0 +1,167 @@
+"""The six record events around save() and delete(), their types and origins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core import serializers
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from canvas_core import events
+from tests.testapp.models import Author, AuthorProxy, Book, Place, Restaurant
+
+from .conftest import Recorder
+
+pytestmark = pytest.mark.django_db
+
+
+def test_create_update_delete_emit_the_six_events_in_order(recorder: Recorder) -> None:
+    recorder.listen(Author)
+    author = Author.objects.create(name="Ada")
+    author.name = "Ada Lovelace"
+    author.save()
+    author.delete()
+    assert recorder.kinds == [
+        "PreRecordCreate",
+        "PostRecordCreate",
+        "PreRecordUpdate",
+        "PostRecordUpdate",
+        "PreRecordDelete",
+        "PostRecordDelete",
+    ]
+    assert recorder.diffs() == [{"name": ("Ada", "Ada Lovelace")}]
+
+
+def test_events_are_parametrized_for_the_model_with_the_model_as_origin() -> None:
+    seen: list[tuple[type[events.Event], Any]] = []
+
+    @events.handle_event(events.PostRecordUpdate[Author])
+    def by_type(event: events.PostRecordUpdate[Author]) -> None:
+        seen.append((type(event), "by_type"))
+
+    @events.handle_event(events.PostRecordUpdate, origin=Author)
+    def by_origin(event: events.PostRecordUpdate[Author]) -> None:
+        seen.append((type(event), "by_origin"))
+
+    author = Author.objects.create(name="Ada")
+    author.save()
+    assert sorted(name for _, name in seen) == ["by_origin", "by_type"]
+    assert {event_type for event_type, _ in seen} == {events.PostRecordUpdate[Author]}
+
+
+def test_a_handler_for_other_records_hears_nothing(recorder: Recorder) -> None:
+    recorder.listen(Book)
+    Author.objects.create(name="Ada").delete()
+    assert recorder.kinds == []
+
+
+def test_proxy_model_events_reach_handlers_of_the_concrete_model(recorder: Recorder) -> None:
+    recorder.listen(Author)
+    proxy = AuthorProxy.objects.create(name="Ada")
+    proxy.name = "Grace"
+    proxy.save()
+    proxy.delete()
+    assert recorder.kinds == [
+        "PreRecordCreate",
+        "PostRecordCreate",
+        "PreRecordUpdate",
+        "PostRecordUpdate",
+        "PreRecordDelete",
+        "PostRecordDelete",
+    ]
+    assert {item.model for item in recorder.seen} == {AuthorProxy}
+
+
+def test_handlers_of_a_proxy_do_not_hear_the_concrete_model(recorder: Recorder) -> None:
+    recorder.listen(AuthorProxy)
+    Author.objects.create(name="Ada")
+    assert recorder.kinds == []
+    AuthorProxy.objects.create(name="Grace")
+    assert recorder.kinds == ["PreRecordCreate", "PostRecordCreate"]
+
+
+def test_multi_table_child_emits_one_event_per_write_with_fields_of_both_tables(recorder: Recorder) -> None:
+    recorder.listen(Place)  # the parent's handlers hear about children too
+    restaurant = Restaurant.objects.create(name="Chez Ada", serves_pizza=False)
+    restaurant.name = "Chez Grace"
+    restaurant.serves_pizza = True
+    restaurant.save()
+    restaurant.delete()
+    assert recorder.kinds == [
+        "PreRecordCreate",
+        "PostRecordCreate",
+        "PreRecordUpdate",
+        "PostRecordUpdate",
+        "PreRecordDelete",
+        "PostRecordDelete",
+    ]
+    assert {item.model for item in recorder.seen} == {Restaurant}
+    assert recorder.diffs() == [{"name": ("Chez Ada", "Chez Grace"), "serves_pizza": (False, True)}]
+    assert not Place.objects.exists()
+
+
+def test_deleting_a_multi_table_parent_row_alone_is_reported(recorder: Recorder) -> None:
+    recorder.listen(Place)
+    place = Place.objects.create(name="Square")
+    recorder.clear()
+    place.delete()
+    assert recorder.kinds == ["PreRecordDelete", "PostRecordDelete"]
+    assert recorder.seen[0].model is Place
+
+
+def test_queryset_delete_and_cascades_emit_per_record(recorder: Recorder) -> None:
+    recorder.listen(Book)
+    recorder.listen(Author)
+    ada = Author.objects.create(name="Ada")
+    Book.objects.create(title="Notes", author=ada)
+    Book.objects.create(title="Letters", author=ada)
+    recorder.clear()
+    Author.objects.filter(name="Ada").delete()
+    kinds = [(item.kind, item.model.__name__) for item in recorder.seen]
+    assert kinds.count(("PreRecordDelete", "Book")) == 2
+    assert kinds.count(("PostRecordDelete", "Book")) == 2
+    assert kinds.count(("PreRecordDelete", "Author")) == 1
+    assert kinds.count(("PostRecordDelete", "Author")) == 1
+
+
+def test_post_delete_handlers_still_see_the_primary_key(recorder: Recorder) -> None:
+    pks: list[Any] = []
+
+    @events.handle_event(events.PostRecordDelete, origin=Author)
+    def remember(event: events.PostRecordDelete[Author]) -> None:
+        pks.append(event.record.pk)
+
+    author = Author.objects.create(name="Ada")
+    expected = author.pk
+    author.delete()
+    assert pks == [expected]
+
+
+def test_fixture_loading_raw_saves_emit_nothing(recorder: Recorder) -> None:
+    recorder.listen(Author)
+    recorder.listen(Book)
+    data = serializers.serialize("json", [Author(pk=41, name="Ada"), Book(pk=42, title="Notes", author_id=41)])
+    with CaptureQueriesContext(connection):
+        for deserialized in serializers.deserialize("json", data):
+            deserialized.save()
+    assert Book.objects.get(pk=42).author_id == 41
+    assert recorder.kinds == []
+
+
+def test_get_or_create_and_update_or_create_are_covered(recorder: Recorder) -> None:
+    recorder.listen(Author)
+    Author.objects.get_or_create(name="Ada")
+    Author.objects.update_or_create(name="Ada", defaults={"name": "Ada L."})
+    assert recorder.kinds == ["PreRecordCreate", "PostRecordCreate", "PreRecordUpdate", "PostRecordUpdate"]
+    assert recorder.diffs() == [{"name": ("Ada", "Ada L.")}]
+
+
+def test_saving_an_unsaved_instance_with_an_existing_primary_key_is_an_update(recorder: Recorder) -> None:
+    recorder.listen(Author)
+    Author.objects.create(pk=7, name="Ada")
+    recorder.clear()
+    Author(pk=7, name="Grace").save()
+    assert recorder.kinds == ["PreRecordUpdate", "PostRecordUpdate"]
+    assert recorder.diffs() == [{"name": ("Ada", "Grace")}]
