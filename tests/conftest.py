@@ -16,3 +16,9 @@ def _restore_registrations() -> Iterator[None]:
     registry.clear()
     for registration in before:
         registry.add(registration.event_type, registration.origin, registration.handler)
+
+
+@pytest.fixture
+def empty_registry(_restore_registrations: None) -> None:
+    """Start the test with no handler registered (start-up ``handlers`` modules included)."""
+    registry.clear()

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, transaction
 
 from canvas_core.events import Event
-from canvas_core.events._registry import check_handler
+from canvas_core.events._registry import check_handler, describe_callable
 from canvas_core.events._reporting import report_failure
 
 __all__ = ["after_commit"]
@@ -45,6 +46,11 @@ def after_commit(handler: Callable[[E], object]) -> Callable[[E], None]:
     """
 
     check_handler(handler)  # a clear TypeError now, rather than a failure after some commit
+    if inspect.iscoroutinefunction(handler):
+        raise TypeError(
+            f"after_commit() cannot defer the coroutine function {describe_callable(handler)}: on_commit callbacks "
+            "are synchronous. Register it with handle_event(..., background=True) to run it after the commit instead."
+        )
 
     @functools.wraps(handler)
     def schedule(event: E) -> None:

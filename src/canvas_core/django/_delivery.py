@@ -16,15 +16,15 @@ two more (``SAVEPOINT`` and ``RELEASE SAVEPOINT``).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
 from django.db import DatabaseError, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from canvas_core.events import MAX_NESTING_DEPTH, Event, EventNestingError, emit_event
-from canvas_core.events._dispatch import _plans, _stack, _too_deep, registry
-from canvas_core.events._reporting import report_failure
+from canvas_core.events import Event, emit_event
+from canvas_core.events._dispatch import emit_guarded
 
 __all__ = ["deliver"]
 
@@ -38,25 +38,7 @@ def deliver(event_type: type[Event], origin: type[Any], using: str, fields: dict
     connection = connections[using]
     if not connection.in_atomic_block:
         return emit_event(event_type, origin=origin, **fields)
-    try:
-        build, handlers = _plans[event_type, origin]
-    except KeyError:
-        build, handlers = registry.plan(event_type, origin)
-    event = build(fields)  # record events are built by the integration: their fields are valid
-    if handlers is None:
-        handlers = registry.cached_handlers(type(event), origin)
-    if not handlers:
-        return event
-    stack = _stack.events
-    if len(stack) >= MAX_NESTING_DEPTH and _too_deep(event, stack):
-        raise EventNestingError(event, stack)
-    stack.append(event)
-    try:
-        for handler in handlers:
-            _run_guarded(connection, handler, event, origin)
-    finally:
-        stack.pop()
-    return event
+    return emit_guarded(functools.partial(_run_guarded, connection), event_type, origin, fields)
 
 
 class _LazySavepoint:
@@ -85,9 +67,8 @@ class _LazySavepoint:
         return execute(sql, params, many, context)
 
 
-def _run_guarded(
-    connection: BaseDatabaseWrapper, handler: Callable[[Any], object], event: Event, origin: object
-) -> None:
+def _run_guarded(connection: BaseDatabaseWrapper, handler: Callable[[Any], object], event: Event) -> None:
+    """Call ``handler``; on failure undo its SQL and ``on_commit`` callbacks, then re-raise."""
     savepoint = _LazySavepoint(connection)
     failure: Exception | None = None
     with connection.execute_wrapper(savepoint):
@@ -114,4 +95,4 @@ def _run_guarded(
             else:
                 del connection.run_on_commit[savepoint.on_commit_mark :]
     if failure is not None:
-        report_failure(event, origin, handler, failure)
+        raise failure

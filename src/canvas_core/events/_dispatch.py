@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from ._adapters import AsyncHandler
 from ._event import Event, EventValidationError
-from ._registry import Registration, Registry, check_target, describe_callable
+from ._registry import Handler, Registration, Registry, check_target, describe_callable
 from ._reporting import EventNestingError, HandlerFailed, log_failure, logger, report_failure
 
 __all__ = [
@@ -133,16 +133,7 @@ async def aemit_event(event_type: Callable[P, E], /, origin: object = None, *arg
             f"aemit_event() takes the event's fields as keyword arguments only; "
             f"got {len(args)} extra positional argument(s) for {getattr(event_type, '__qualname__', event_type)}"
         )
-    try:
-        build, handlers = _plans[event_type, origin]  # type: ignore[index]
-    except (KeyError, TypeError):
-        build, handlers = registry.plan(event_type, origin)  # type: ignore[arg-type]
-    try:
-        event = build(fields)
-    except ValidationError as exc:
-        raise EventValidationError(event_type, exc) from None  # type: ignore[arg-type]
-    if handlers is None:
-        handlers = registry.cached_handlers(type(event), origin)
+    event, handlers = _build_and_plan(event_type, origin, fields)  # type: ignore[arg-type]
     if not handlers:
         return event  # type: ignore[return-value]
 
@@ -172,6 +163,55 @@ async def _areport_failure(event: Event, origin: object, handler: Callable[..., 
         await aemit_event(HandlerFailed, origin=type(event), event=event, handler=handler, exception=exc)
     except Exception:  # e.g. EventNestingError at the depth limit; the failure is already logged
         logger.exception("Could not report the failure of %s as HandlerFailed", describe_callable(handler))
+
+
+def _build_and_plan(
+    event_type: type[Event], origin: object, fields: dict[str, Any]
+) -> tuple[Event, tuple[Handler, ...]]:
+    """The first half of an emission: the built event and the handlers to run.
+
+    :func:`emit_event` inlines the same steps, because it is the hot path.
+    """
+    try:
+        build, handlers = _plans[event_type, origin]
+    except (KeyError, TypeError):
+        build, handlers = registry.plan(event_type, origin)
+    try:
+        event = build(fields)
+    except ValidationError as exc:
+        raise EventValidationError(event_type, exc) from None
+    if handlers is None:
+        handlers = registry.cached_handlers(type(event), origin)
+    return event, handlers
+
+
+def emit_guarded(
+    call_handler: Callable[[Handler, Event], object], event_type: type[E], origin: object, fields: dict[str, Any]
+) -> E:
+    """Emit like :func:`emit_event`, calling each handler as ``call_handler(handler, event)``.
+
+    For integrations that must wrap every handler call, such as the Django one
+    running each handler behind a savepoint inside ``atomic()``.
+    ``call_handler`` raises what the handler raised (after its own clean-up);
+    failures are then isolated and reported exactly as by :func:`emit_event`.
+    """
+    event, handlers = _build_and_plan(event_type, origin, fields)
+    if not handlers:
+        return event  # type: ignore[return-value]
+    depth = _nesting.depth
+    level = depth[0]
+    if level >= MAX_NESTING_DEPTH and _too_deep(event, level):
+        raise EventNestingError(event, level, MAX_NESTING_DEPTH)
+    depth[0] = level + 1
+    try:
+        for handler in handlers:
+            try:
+                call_handler(handler, event)
+            except Exception as exc:
+                report_failure(event, origin, handler, exc)
+    finally:
+        depth[0] = level
+    return event  # type: ignore[return-value]
 
 
 def _too_deep(event: Event, level: int) -> bool:
