@@ -1,18 +1,7 @@
-"""Shared fixtures: every test starts and ends with the registrations it found."""
+"""Shared test configuration.
 
-from __future__ import annotations
+Registrations made during a test are removed after it by canvas-core's own
+pytest plugin (``canvas_core.testing.pytest_plugin``, ini ``canvas_isolate_handlers``).
+"""
 
-from collections.abc import Iterator
-
-import pytest
-
-from canvas_core.events._dispatch import registry
-
-
-@pytest.fixture(autouse=True)
-def _restore_registrations() -> Iterator[None]:
-    before = registry.registrations()
-    yield
-    registry.clear()
-    for registration in before:
-        registry.add(registration.event_type, registration.origin, registration.handler)
+pytest_plugins = ["pytester"]

@@ -24,9 +24,20 @@ from ._dispatch import (
     handle_event,
     handlers_for,
     registrations,
+    registrations_for,
     remove_handler,
 )
 from ._event import Event, EventValidationError
+from ._instruments import (
+    Emission,
+    EmissionLog,
+    Instrument,
+    add_instrument,
+    installed_instruments,
+    instrumented,
+    log_emissions,
+    remove_instrument,
+)
 from ._records import (
     PostRecordCreate,
     PostRecordDelete,
@@ -36,15 +47,18 @@ from ._records import (
     PreRecordUpdate,
     RecordEvent,
 )
-from ._registry import Registration
+from ._registry import Registration, SourceLocation, handler_source
 from ._reporting import EventNestingError, HandlerFailed
 
 __all__ = [
     "MAX_NESTING_DEPTH",
+    "Emission",
+    "EmissionLog",
     "Event",
     "EventNestingError",
     "EventValidationError",
     "HandlerFailed",
+    "Instrument",
     "PostRecordCreate",
     "PostRecordDelete",
     "PostRecordUpdate",
@@ -53,9 +67,17 @@ __all__ = [
     "PreRecordUpdate",
     "RecordEvent",
     "Registration",
+    "SourceLocation",
+    "add_instrument",
     "emit_event",
     "handle_event",
+    "handler_source",
     "handlers_for",
+    "installed_instruments",
+    "instrumented",
+    "log_emissions",
     "registrations",
+    "registrations_for",
     "remove_handler",
+    "remove_instrument",
 ]

@@ -18,6 +18,7 @@ __all__ = [
     "handle_event",
     "handlers_for",
     "registrations",
+    "registrations_for",
     "remove_handler",
 ]
 
@@ -144,10 +145,31 @@ def remove_handler(
 
 
 def registrations() -> list[Registration]:
-    """Every current registration, as ``(event_type, origin, handler)`` tuples."""
+    """Every current registration, oldest first per event type and origin.
+
+    Each is a :class:`Registration` that unpacks as ``(event_type, origin,
+    handler)`` and also tells the handler's name (``handler_name``) and where it
+    is defined (``source``, ``file:line``). A function registered for two
+    types appears twice.
+    """
     return registry.registrations()
 
 
+def registrations_for(event_type: type[Event], origin: object = None) -> list[Registration]:
+    """The registrations an emission of ``event_type`` from ``origin`` would reach now.
+
+    Unlike :func:`handlers_for`, a handler registered several ways that all
+    match (for a base class and for a subclass, say) appears once per
+    registration, with the type and origin it was registered for.
+    """
+    return registry.registrations_for(event_type, origin)
+
+
 def handlers_for(event_type: type[Event], origin: object = None) -> tuple[Callable[[Any], object], ...]:
-    """The handlers an emission of ``event_type`` from ``origin`` would run now."""
+    """The distinct handlers an emission of ``event_type`` from ``origin`` would run now.
+
+    Their order means nothing: emission order is unspecified (and shuffled
+    under the pytest plugin's ``--canvas-shuffle``). Muting and other
+    instruments are not applied here.
+    """
     return registry.handlers_for(event_type, origin)
