@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 
-from canvas_core.logging import get_logger
+from canvas_core.logging import BoundLogger, get_logger
 
 from ._dispatch import registry
 from ._event import Event
@@ -247,23 +247,35 @@ class EmissionLog(Instrument):
     def emission(self, emission: Emission) -> AbstractContextManager[object]:
         if not self._stdlib_logger.isEnabledFor(_stdlib_logging.DEBUG):
             return _NO_SCOPE
-        return self._logged(emission)
+        return _LoggedEmission(self._logger, emission)
 
-    @contextmanager
-    def _logged(self, emission: Emission) -> Iterator[None]:
-        start = time.perf_counter_ns()
-        try:
-            yield
-        finally:
-            duration_ms = (time.perf_counter_ns() - start) / 1e6
-            self._logger.debug(
-                "Event emitted.",
-                event_type=type(emission.event).__qualname__,
-                origin=describe_origin(emission.origin),
-                handlers=len(emission.handlers),
-                failed=len(emission.failures),
-                duration_ms=round(duration_ms, 3),
-            )
+
+class _LoggedEmission:
+    __slots__ = ("_emission", "_logger", "_start")
+
+    # The log record points at the line that emitted: past ExitStack.__exit__,
+    # _InstrumentedRun.__call__ and emit_event (logging counts this frame as 1).
+    _STACKLEVEL = 4
+
+    def __init__(self, logger: BoundLogger, emission: Emission) -> None:
+        self._logger = logger
+        self._emission = emission
+
+    def __enter__(self) -> None:
+        self._start = time.perf_counter_ns()
+
+    def __exit__(self, *exc_info: object) -> None:
+        duration_ms = (time.perf_counter_ns() - self._start) / 1e6
+        emission = self._emission
+        self._logger.debug(
+            "Event emitted.",
+            event_type=type(emission.event).__qualname__,
+            origin=describe_origin(emission.origin),
+            handlers=len(emission.handlers),
+            failed=len(emission.failures),
+            duration_ms=round(duration_ms, 3),
+            stacklevel=self._STACKLEVEL,
+        )
 
 
 _emission_log = EmissionLog()

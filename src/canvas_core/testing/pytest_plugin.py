@@ -111,14 +111,25 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     )
 
 
-def _fail_on_handler_error(item: pytest.Item) -> bool:
+def _marker_setting(item: pytest.Item) -> bool | None:
+    """The ``canvas_fail_on_handler_error`` marker's choice for ``item``, or None without the marker."""
     marker = item.get_closest_marker(_FAIL_MARKER)
-    if marker is not None:
-        enabled = marker.args[0] if marker.args else marker.kwargs.get("enabled", True)
-        if not isinstance(enabled, bool):
-            raise pytest.UsageError(
-                f"{item.nodeid}: @pytest.mark.{_FAIL_MARKER}() takes True or False, got {enabled!r}"
-            )
+    if marker is None:
+        return None
+    enabled = marker.args[0] if marker.args else marker.kwargs.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.{_FAIL_MARKER}() takes True or False, got {enabled!r}")
+    return enabled
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        _marker_setting(item)  # a misused marker stops the run before any test, like an unknown option
+
+
+def _fail_on_handler_error(item: pytest.Item) -> bool:
+    enabled = _marker_setting(item)
+    if enabled is not None:
         return enabled
     return bool(item.config.getoption("canvas_fail_on_handler_error") or item.config.getini(_FAIL_MARKER))
 
