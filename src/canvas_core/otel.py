@@ -142,6 +142,7 @@ class _HandlerScope:
     def __enter__(self) -> Span:
         name = describe_callable(self._handler)
         self._attributes = {EVENT_TYPE: _event_type_name(type(self._emission.event)), HANDLER_NAME: name}
+        # The SDK copies the attributes, so the dict can gain the outcome for the metrics later.
         span = self._instrument.tracer.start_span(name, attributes=self._attributes)
         self._span = span
         self._token = otel_context.attach(trace.set_span_in_context(span))
@@ -154,16 +155,17 @@ class _HandlerScope:
         duration = time.perf_counter() - self._start
         otel_context.detach(self._token)
         span = self._span
-        attributes = dict(self._attributes)
+        attributes = self._attributes
         if exc is None:
             attributes[HANDLER_OUTCOME] = "success"
+            span.set_attribute(HANDLER_OUTCOME, "success")
         else:
             attributes[HANDLER_OUTCOME] = "failure"
             attributes[EXCEPTION_TYPE] = type(exc).__qualname__
+            span.set_attributes({HANDLER_OUTCOME: "failure", EXCEPTION_TYPE: type(exc).__qualname__})
             span.record_exception(exc)
             span.set_status(Status(StatusCode.ERROR, f"{type(exc).__qualname__}: {exc}"))
             self._instrument.handler_failures.add(1, attributes)
-        span.set_attributes(attributes)
         span.end()
         self._instrument.handler_duration.record(duration, attributes)
 

@@ -16,10 +16,12 @@ clears the plan cache, exactly like registering a handler does.
 from __future__ import annotations
 
 import logging as _stdlib_logging
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
+from types import FrameType
 
 from canvas_core.logging import BoundLogger, get_logger
 
@@ -134,24 +136,36 @@ class _InstrumentedRun:
         for selector in self.selectors:
             handlers = tuple(selector.select_handlers(event, origin, handlers))
         emission = Emission(event, origin, handlers)
-        with ExitStack() as scopes:
-            for instrument in self.emission_hooks:
-                scopes.enter_context(instrument.emission(emission))
-            for handler in handlers:
-                try:
-                    if self.handler_hooks:
-                        self._call_wrapped(emission, handler)
-                    else:
-                        handler(event)
-                except Exception as exc:  # isolate, as the plain dispatcher does
-                    emission.failures.append((handler, exc))
-                    report_failure(event, origin, handler, exc)
+        hooks = self.emission_hooks
+        if not hooks:
+            self._run(emission)
+        elif len(hooks) == 1:  # the common case, without an ExitStack
+            with hooks[0].emission(emission):
+                self._run(emission)
+        else:
+            with ExitStack() as scopes:
+                for instrument in hooks:
+                    scopes.enter_context(instrument.emission(emission))
+                self._run(emission)
 
-    def _call_wrapped(self, emission: Emission, handler: Handler) -> None:
-        with ExitStack() as scopes:
-            for instrument in self.handler_hooks:
-                scopes.enter_context(instrument.handler(emission, handler))
-            handler(emission.event)
+    def _run(self, emission: Emission) -> None:
+        event = emission.event
+        hooks = self.handler_hooks
+        for handler in emission.handlers:
+            try:
+                if not hooks:
+                    handler(event)
+                elif len(hooks) == 1:
+                    with hooks[0].handler(emission, handler):
+                        handler(event)
+                else:
+                    with ExitStack() as scopes:
+                        for instrument in hooks:
+                            scopes.enter_context(instrument.handler(emission, handler))
+                        handler(event)
+            except Exception as exc:  # isolate, as the plain dispatcher does
+                emission.failures.append((handler, exc))
+                report_failure(event, self.origin, handler, exc)
 
 
 class _Instruments:
@@ -253,10 +267,6 @@ class EmissionLog(Instrument):
 class _LoggedEmission:
     __slots__ = ("_emission", "_logger", "_start")
 
-    # The log record points at the line that emitted: past ExitStack.__exit__,
-    # _InstrumentedRun.__call__ and emit_event (logging counts this frame as 1).
-    _STACKLEVEL = 4
-
     def __init__(self, logger: BoundLogger, emission: Emission) -> None:
         self._logger = logger
         self._emission = emission
@@ -274,8 +284,25 @@ class _LoggedEmission:
             handlers=len(emission.handlers),
             failed=len(emission.failures),
             duration_ms=round(duration_ms, 3),
-            stacklevel=self._STACKLEVEL,
+            stacklevel=_frames_to_emitter(sys._getframe()),
         )
+
+
+def _frames_to_emitter(frame: FrameType) -> int:
+    """How many frames up from ``frame`` the code that called :func:`emit_event` is.
+
+    Log records of emissions point at the emitting line rather than at the
+    bus's internals (found by walking the stack: only done when DEBUG is on).
+    """
+    skipped = 0
+    current: FrameType | None = frame
+    while current is not None and current.f_globals.get("__name__", "").startswith(_INTERNAL_MODULES):
+        current = current.f_back
+        skipped += 1
+    return skipped
+
+
+_INTERNAL_MODULES = ("canvas_core.events.", "contextlib")
 
 
 _emission_log = EmissionLog()
