@@ -19,6 +19,7 @@ def python_blocks(page: Path) -> list[tuple[int, str]]:
 
 
 @pytest.mark.parametrize("page", PAGES)
+@pytest.mark.canvas_fail_on_handler_error(False)  # the pages show failing handlers
 def test_guide_runs(page: str) -> None:
     path = GUIDES / page
     blocks = python_blocks(path)

@@ -48,6 +48,7 @@ class Recorder(events.Instrument):
             self.log.append(f"{self.name} exit {what}")
 
 
+@pytest.mark.usefixtures("no_outer_instruments")
 def test_no_instrument_leaves_the_plans_untouched() -> None:
     @events.handle_event(Ping)
     def handler(event: Ping) -> None: ...
@@ -56,6 +57,7 @@ def test_no_instrument_leaves_the_plans_untouched() -> None:
     assert registry.plans[Ping, None][1] == (handler,)
 
 
+@pytest.mark.usefixtures("no_outer_instruments")
 def test_an_installed_instrument_wraps_every_plan_and_removing_it_restores_them() -> None:
     @events.handle_event(Ping)
     def handler(event: Ping) -> None: ...
@@ -75,6 +77,8 @@ def test_an_installed_instrument_wraps_every_plan_and_removing_it_restores_them(
     ]
 
 
+@pytest.mark.usefixtures("no_outer_instruments")
+@pytest.mark.canvas_fail_on_handler_error(False)  # handlers fail on purpose
 def test_instruments_nest_in_installation_order_and_see_handler_failures() -> None:
     log: list[str] = []
 
@@ -103,6 +107,7 @@ def test_instruments_nest_in_installation_order_and_see_handler_failures() -> No
     ]
 
 
+@pytest.mark.canvas_fail_on_handler_error(False)  # handlers fail on purpose
 def test_failures_stay_isolated_and_are_listed_on_the_emission(caplog: pytest.LogCaptureFixture) -> None:
     seen: list[events.Emission] = []
     ran: list[str] = []

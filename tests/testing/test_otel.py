@@ -17,6 +17,8 @@ from opentelemetry.trace import StatusCode
 import canvas_core.otel
 from canvas_core import events
 
+pytestmark = pytest.mark.canvas_fail_on_handler_error(False)  # failed handler spans are the point
+
 
 class OrderPlaced(events.Event):
     total: int
