@@ -165,6 +165,7 @@ def test_generic_events_emitted_unparametrized_are_instrumented() -> None:
     assert seen == [events.PostRecordUpdate[Setting]]
 
 
+@pytest.mark.usefixtures("no_outer_instruments")  # asserts an exact order
 def test_select_handlers_chooses_and_orders_per_emission() -> None:
     ran: list[str] = []
 
