@@ -53,7 +53,8 @@ def test_only_handlers_keeps_the_chosen_registrations() -> None:
             ran.append("inside")
 
         events.emit_event(Ping, origin="a")
-    assert ran == ["chosen", "chosen", "inside"]
+    assert ran[0] == "chosen"  # the second emission ran nothing: chosen only hears origin "a"
+    assert sorted(ran[1:]) == ["chosen", "inside"]  # the third ran both, in either order
     assert set(events.handlers_for(Ping, "a")) == {chosen, other}
 
 
