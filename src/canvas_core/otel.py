@@ -35,7 +35,7 @@ try:
     from opentelemetry import context as otel_context
     from opentelemetry import metrics, trace
     from opentelemetry.trace import Span, Status, StatusCode
-except ImportError as exc:  # pragma: no cover - exercised only without the extra
+except ImportError as exc:
     raise ImportError(
         "canvas_core.otel needs OpenTelemetry's API; install it with `pip install canvas-core[otel]`"
     ) from exc

@@ -185,3 +185,15 @@ def test_uninstrument_stops_and_instrument_again_replaces(telemetry: Telemetry) 
 def test_off_means_no_instrument_in_the_plan() -> None:
     assert not canvas_core.otel.is_instrumented()
     assert not any(isinstance(i, canvas_core.otel.OpenTelemetryInstrument) for i in events.installed_instruments())
+
+
+def test_without_the_extra_the_import_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+    import sys
+
+    monkeypatch.setitem(sys.modules, "opentelemetry", None)  # as if opentelemetry-api were not installed
+    spec = importlib.util.spec_from_file_location("canvas_core_otel_without_api", canvas_core.otel.__file__)
+    assert spec is not None
+    assert spec.loader is not None
+    with pytest.raises(ImportError, match=r"install it with `pip install canvas-core\[otel\]`"):
+        spec.loader.exec_module(importlib.util.module_from_spec(spec))

@@ -16,6 +16,13 @@ Define an event, handle it, emit it::
 
 This package imports no web framework; the Django integration lives in
 :mod:`canvas_core.django`.
+
+To see what the bus does: :func:`registrations` and :func:`registrations_for`
+list who handles what and where it is defined; an :class:`Instrument`
+(installed with :func:`add_instrument`) sees every emission, which is how
+:mod:`canvas_core.otel`, :func:`log_emissions` and :mod:`canvas_core.testing`
+work. Nothing is instrumented until asked, and uninstrumented emission pays
+nothing for it.
 """
 
 from ._dispatch import (
