@@ -1,24 +1,22 @@
-"""Shared fixtures: every test starts and ends with the registrations it found."""
+"""Shared test configuration.
+
+Registrations made during a test are removed after it by canvas-core's own
+pytest plugin (``canvas_core.testing.pytest_plugin``, ini ``canvas_isolate_handlers``).
+"""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
 
 import pytest
 
 from canvas_core.events._dispatch import registry
 
-
-@pytest.fixture(autouse=True)
-def _restore_registrations() -> Iterator[None]:
-    before = registry.registrations()
-    yield
-    registry.clear()
-    for registration in before:
-        registry.add(registration.event_type, registration.origin, registration.handler)
+pytest_plugins = ["pytester"]
 
 
 @pytest.fixture
-def empty_registry(_restore_registrations: None) -> None:
-    """Start the test with no handler registered (start-up ``handlers`` modules included)."""
+def empty_registry(_canvas_core_isolated_handlers: None) -> None:
+    """Start the test with no handler registered (start-up ``handlers`` modules included).
+
+    The plugin's isolation, requested first, brings them back after the test.
+    """
     registry.clear()

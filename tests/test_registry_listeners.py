@@ -53,3 +53,16 @@ def test_listeners_run_after_the_change_is_visible(calls: list[int]) -> None:
     finally:
         registry.listeners.remove(listener)
     assert seen_handlers == [1]
+
+
+def test_listeners_run_when_a_snapshot_is_restored(calls: list[int]) -> None:
+    snapshot = registry.snapshot()
+
+    def handler(event: Ping) -> None: ...
+
+    events.handle_event(Ping)(handler)
+    before = len(calls)
+    assert registry.restore(snapshot) is True
+    assert len(calls) == before + 1
+    assert registry.restore(snapshot) is False  # nothing changed: no call
+    assert len(calls) == before + 1

@@ -5,6 +5,7 @@ SECTIONS = [
     "demo.core",
     "demo.records",
     "demo.async_and_background",
+    "demo.instrumentation",
     "demo.cli",
 ]
 

@@ -21,6 +21,7 @@ __all__ = [
     "handle_event",
     "handlers_for",
     "registrations",
+    "registrations_for",
     "remove_handler",
 ]
 
@@ -275,19 +276,32 @@ def remove_handler(
 def registrations() -> list[Registration]:
     """Every current registration, as :class:`Registration` named tuples ``(event_type, origin, handler)``.
 
-    A snapshot in no meaningful order: later registrations and removals do not
-    change the returned list. A handler registered for several event types or
-    origins appears once for each. ``canvas-events handlers`` prints this list.
+    A snapshot: later registrations and removals do not change the returned
+    list. A handler registered for several event types or origins appears once
+    for each. Each entry also tells the handler's name (``handler_name``) and
+    where it is defined (``source``, ``file:line``); ``canvas-events handlers``
+    prints this list.
     """
     return registry.registrations()
 
 
+def registrations_for(event_type: type[Event], origin: object = None) -> list[Registration]:
+    """The registrations an emission of ``event_type`` from ``origin`` would reach now.
+
+    Unlike :func:`handlers_for`, a handler registered several ways that all
+    match (for a base class and for a subclass, say) appears once per
+    registration, with the type and origin it was registered for.
+    """
+    return registry.registrations_for(event_type, origin)
+
+
 def handlers_for(event_type: type[Event], origin: object = None) -> tuple[Callable[[Any], object], ...]:
-    """The handlers an emission of ``event_type`` from ``origin`` would run now.
+    """The distinct handlers an emission of ``event_type`` from ``origin`` would run now.
 
     Applies the same matching as :func:`emit_event` (subclasses of the handled
     type, origins equal or, for classes, subclasses), without building an event
-    or running anything. Each handler appears once; the order is not the order
-    of execution, which is unspecified.
+    or running anything. The order means nothing: execution order is
+    unspecified (and shuffled under the pytest plugin's ``--canvas-shuffle``).
+    Muting and other instruments are not applied here.
     """
     return registry.handlers_for(event_type, origin)

@@ -8,6 +8,7 @@ miss always recomputes from the current registrations.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import threading
 from collections.abc import Callable, Hashable
@@ -17,7 +18,7 @@ from ._adapters import AsyncHandler, HandlerAdapter
 from ._event import Event, builder_for
 from ._generics import event_type_matches
 
-__all__ = ["Registration", "Registry"]
+__all__ = ["Registration", "Registry", "SourceLocation", "handler_source"]
 
 Handler = Callable[[Any], object]
 
@@ -30,18 +31,71 @@ Plan = tuple[Callable[[dict[str, Any]], Event], "tuple[Handler, ...] | None"]
 _MAX_PLANS = 4096
 
 
+# A copy of the registrations, restorable with ``Registry.restore``.
+Snapshot = dict[type[Event], dict[Hashable | None, dict[Handler, Handler]]]
+
+
+class SourceLocation(NamedTuple):
+    """Where a handler is defined: ``str()`` gives ``file:line``."""
+
+    file: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
 class Registration(NamedTuple):
     """One ``handle_event`` registration, as listed by :func:`registrations`.
 
-    A named tuple: ``for event_type, origin, handler in registrations()`` works.
+    Unpacks as ``(event_type, origin, handler)``; :attr:`handler_name` and
+    :attr:`source` say which function it is and where it is defined.
     """
 
     event_type: type[Event]
-    """The event class the handler was registered for (it also receives subclasses)."""
+    """The event class the handler was registered for."""
     origin: Hashable | None
-    """The origin the handler is restricted to, or ``None`` for every emission."""
+    """The origin it was registered with (``None``: every origin)."""
     handler: Callable[[Any], object]
-    """The registered callable, exactly as it was passed to ``handle_event``."""
+    """The registered callable itself."""
+
+    @property
+    def handler_name(self) -> str:
+        """The handler's ``module.qualname`` (the name used in logs and spans)."""
+        return describe_callable(self.handler)
+
+    @property
+    def source(self) -> SourceLocation | None:
+        """The file and first line of the handler's definition, or ``None`` when it has no Python source."""
+        return handler_source(self.handler)
+
+    def receives(self, event_type: type[Event], origin: object = None) -> bool:
+        """Whether this registration receives an emission of ``event_type`` from ``origin``."""
+        return event_type_matches(event_type, self.event_type) and origin_matches(self.origin, origin)
+
+
+def handler_source(handler: Callable[..., object]) -> SourceLocation | None:
+    """Where ``handler``'s code is defined, seeing through decorators, partials and bound methods.
+
+    Callable instances point at their class's ``__call__``. Builtins, which
+    have no Python code, give ``None``.
+    """
+    target: object = handler
+    for _ in range(100):  # a bound on unwrapping, against cycles
+        if isinstance(target, functools.partial):
+            target = target.func
+        elif inspect.ismethod(target):
+            target = target.__func__
+        elif hasattr(target, "__wrapped__"):
+            target = target.__wrapped__
+        else:
+            break
+    code = getattr(target, "__code__", None)
+    if code is None and callable(target) and not isinstance(target, type):
+        code = getattr(type(target).__call__, "__code__", None)
+    if code is None:
+        return None
+    return SourceLocation(code.co_filename, code.co_firstlineno)
 
 
 def origin_matches(registered: object, emitted: object) -> bool:
@@ -76,6 +130,9 @@ class Registry:
         # models only when some handler can receive their record events).
         # Never called while dispatching.
         self.listeners: list[Callable[[], object]] = []
+        # Set while instruments are installed: turns a plan's handlers into
+        # the instrumented run (see ``_instruments``).
+        self._wrap_handlers: Callable[[object, tuple[Handler, ...]], tuple[Handler, ...]] | None = None
 
     # -- writes ---------------------------------------------------------------
 
@@ -135,6 +192,27 @@ class Registry:
         for listener in list(self.listeners):
             listener()
 
+    def snapshot(self) -> Snapshot:
+        """A copy of every registration, for :meth:`restore`."""
+        with self._lock:
+            return _copy(self._by_type)
+
+    def restore(self, snapshot: Snapshot) -> bool:
+        """Make the registrations exactly those of ``snapshot``; return whether anything changed."""
+        with self._lock:
+            if self._by_type == snapshot:
+                return False
+            self._by_type = _copy(snapshot)
+            self.plans.clear()
+        self._changed()
+        return True
+
+    def set_plan_wrapper(self, wrap: Callable[[object, tuple[Handler, ...]], tuple[Handler, ...]] | None) -> None:
+        """Have every plan computed from now on run its handlers through ``wrap(origin, handlers)``."""
+        with self._lock:
+            self._wrap_handlers = wrap
+            self.plans.clear()
+
     # -- reads ----------------------------------------------------------------
 
     def registrations(self) -> list[Registration]:
@@ -143,6 +221,18 @@ class Registry:
                 Registration(event_type, origin, handler)
                 for event_type, by_origin in self._by_type.items()
                 for origin, handlers in by_origin.items()
+                for handler in handlers
+            ]
+
+    def registrations_for(self, event_type: type[Event], origin: object = None) -> list[Registration]:
+        """The registrations an emission of ``event_type`` from ``origin`` reaches."""
+        with self._lock:
+            return [
+                Registration(registered_type, registered_origin, handler)
+                for registered_type, by_origin in self._by_type.items()
+                if event_type_matches(event_type, registered_type)
+                for registered_origin, handlers in by_origin.items()
+                if origin_matches(registered_origin, origin)
                 for handler in handlers
             ]
 
@@ -179,6 +269,8 @@ class Registry:
                 handlers = None  # known once the event, and so its parametrized class, exists
             else:
                 handlers = self.runners_for(event_type, origin)
+                if self._wrap_handlers is not None:
+                    handlers = self._wrap_handlers(origin, handlers)
             plan: Plan = (build, handlers)
             try:
                 if len(self.plans) >= _MAX_PLANS:
@@ -222,6 +314,10 @@ def is_coroutine_callable(handler: object) -> bool:
     return inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(call_method)
 
 
+def _copy(by_type: Snapshot) -> Snapshot:
+    return {t: {o: dict(handlers) for o, handlers in by_origin.items()} for t, by_origin in by_type.items()}
+
+
 def check_registration(event_type: object, origin: object, handler: object) -> None:
     """Raise a clear :class:`TypeError` for a registration that could never work."""
     check_target(event_type, origin)
@@ -261,6 +357,8 @@ def check_handler(handler: object) -> None:
 
 def describe_callable(handler: object) -> str:
     """``module.qualname`` of a handler, for logs and errors."""
+    if isinstance(handler, functools.partial):
+        return f"functools.partial({describe_callable(handler.func)})"
     module = getattr(handler, "__module__", None)
     qualname = getattr(handler, "__qualname__", None) or type(handler).__qualname__
     return f"{module}.{qualname}" if module else qualname
