@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -16,6 +17,28 @@ from tests.testapp.models import Author, Book, Counter
 pytestmark = pytest.mark.django_db
 
 CaptureOnCommit = Callable[..., Any]
+
+
+class _CountHandlerCalls(events.Instrument):
+    """Wraps every handler call, as OpenTelemetry's instrument does."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def handler(self, emission: events.Emission, handler: Callable[..., object]) -> contextlib.nullcontext[None]:
+        self.calls += 1
+        return contextlib.nullcontext()
+
+
+@pytest.fixture(autouse=True, params=["plain", "instrumented"])
+def dispatch_mode(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every rule here holds with instruments installed too (each handler keeps its own savepoint)."""
+    if request.param == "plain":
+        yield request.param
+        return
+    instrument = _CountHandlerCalls()
+    with events.instrumented(instrument):
+        yield request.param
 
 
 def _statements(queries: CaptureQueriesContext) -> list[str]:

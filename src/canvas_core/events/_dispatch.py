@@ -207,7 +207,11 @@ def emit_guarded(
     try:
         for handler in handlers:
             try:
-                call_handler(handler, event)
+                run_through = getattr(handler, "run_through", None)
+                if run_through is not None:  # instruments are installed: they call each handler
+                    run_through(call_handler, event)
+                else:
+                    call_handler(handler, event)
             except Exception as exc:
                 report_failure(event, origin, handler, exc)
     finally:

@@ -110,6 +110,10 @@ class Instrument:
         return _NO_SCOPE
 
 
+def _call_directly(handler: Handler, event: Event) -> None:
+    handler(event)
+
+
 def _overrides(instrument: Instrument, hook: str) -> bool:
     return getattr(type(instrument), hook) is not getattr(Instrument, hook)
 
@@ -131,6 +135,10 @@ class _InstrumentedRun:
         self.handler_hooks = tuple(i for i in instruments if _overrides(i, "handler"))
 
     def __call__(self, event: Event) -> None:
+        self.run_through(_call_directly, event)
+
+    def run_through(self, call_handler: Callable[[Handler, Event], object], event: Event) -> None:
+        """Run the handlers, each as ``call_handler(handler, event)`` (see ``emit_guarded``)."""
         origin = self.origin
         handlers = self.handlers
         for selector in self.selectors:
@@ -138,31 +146,31 @@ class _InstrumentedRun:
         emission = Emission(event, origin, handlers)
         hooks = self.emission_hooks
         if not hooks:
-            self._run(emission)
+            self._run(emission, call_handler)
         elif len(hooks) == 1:  # the common case, without an ExitStack
             with hooks[0].emission(emission):
-                self._run(emission)
+                self._run(emission, call_handler)
         else:
             with ExitStack() as scopes:
                 for instrument in hooks:
                     scopes.enter_context(instrument.emission(emission))
-                self._run(emission)
+                self._run(emission, call_handler)
 
-    def _run(self, emission: Emission) -> None:
+    def _run(self, emission: Emission, call_handler: Callable[[Handler, Event], object]) -> None:
         event = emission.event
         hooks = self.handler_hooks
         for handler in emission.handlers:
             try:
                 if not hooks:
-                    handler(event)
+                    call_handler(handler, event)
                 elif len(hooks) == 1:
                     with hooks[0].handler(emission, handler):
-                        handler(event)
+                        call_handler(handler, event)
                 else:
                     with ExitStack() as scopes:
                         for instrument in hooks:
                             scopes.enter_context(instrument.handler(emission, handler))
-                        handler(event)
+                        call_handler(handler, event)
             except Exception as exc:  # isolate, as the plain dispatcher does
                 emission.failures.append((handler, exc))
                 report_failure(event, self.origin, handler, exc)
