@@ -47,9 +47,9 @@ class CanvasCorePlugin(Plugin):
         # one is unclaimed by it and by django-stubs for events, so the plugin
         # order does not matter. Claimed for Event subclasses only.
         symbol = self.lookup_fully_qualified(fullname)
-        if symbol is not None and isinstance(symbol.node, TypeInfo) and symbol.node.has_base(EVENT_FULLNAME):
-            if symbol.node.fullname != EVENT_FULLNAME:
-                return record_event_class
+        info = symbol.node if symbol is not None else None
+        if isinstance(info, TypeInfo) and info.has_base(EVENT_FULLNAME) and info.fullname != EVENT_FULLNAME:
+            return record_event_class
         return None
 
     def report_config_data(self, ctx: ReportConfigContext) -> dict[str, Any]:

@@ -17,7 +17,20 @@ from dataclasses import dataclass
 
 from mypy.expandtype import expand_type_by_instance
 from mypy.maptype import map_instance_to_supertype
-from mypy.nodes import ARG_NAMED, ARG_NAMED_OPT, ARG_OPT, ARG_POS, ARG_STAR, ARG_STAR2, ArgKind, Decorator, FuncDef, SymbolTableNode, TypeInfo, Var
+from mypy.nodes import (
+    ARG_NAMED,
+    ARG_NAMED_OPT,
+    ARG_OPT,
+    ARG_POS,
+    ARG_STAR,
+    ARG_STAR2,
+    ArgKind,
+    Decorator,
+    FuncDef,
+    SymbolTableNode,
+    TypeInfo,
+    Var,
+)
 from mypy.plugin import FunctionSigContext
 from mypy.types import (
     AnyType,
@@ -96,7 +109,7 @@ def _target(argument: ProperType) -> _Target | None:
             return _Target(returned, returned, list(item.variables))
         return None
     if isinstance(argument, TypeType):
-        item_type = get_proper_type(argument.item)
+        item_type = argument.item
         if isinstance(item_type, Instance):
             return _Target(item_type, item_type, [])
         if isinstance(item_type, TypeVarType):
@@ -144,7 +157,7 @@ def _parameters(target: _Target) -> list[_Parameter] | None:
         if spec.custom_init:
             custom_init = base
         for field in spec.fields.values():
-            for keyword in field.keywords(config) + [field.name]:
+            for keyword in [*field.keywords(config), field.name]:
                 parameters.pop(keyword, None)  # a subclass redefines the field
             symbol = base.names.get(field.name)
             if symbol is None or not isinstance(symbol.node, Var) or symbol.node.is_classvar:
@@ -185,10 +198,10 @@ def _with_custom_init(target: _Target, owner: TypeInfo, fields: dict[str, _Param
     parameters = {name: _Parameter(name, p.type, required=False) for name, p in fields.items()}
     if init_type is None:  # unannotated: treated as (self, **attrs)
         return list(parameters.values())
-    init_type = get_proper_type(init_type)
     if not isinstance(init_type, CallableType) or ARG_STAR2 not in init_type.arg_kinds:
         return None
-    for name, kind, declared in zip(init_type.arg_names[1:], init_type.arg_kinds[1:], init_type.arg_types[1:]):
+    declared_parameters = zip(init_type.arg_names, init_type.arg_kinds, init_type.arg_types, strict=True)
+    for name, kind, declared in list(declared_parameters)[1:]:  # after self
         if name is None or kind in (ARG_STAR, ARG_STAR2) or name in EMIT_PARAMETERS:
             continue
         declared = _member_type(declared, target.instance, owner)
