@@ -83,8 +83,8 @@ def emit_event_signature(ctx: FunctionSigContext, lookup: Callable[[str], Symbol
     if not target.instance.type.has_base(EVENT_FULLNAME):
         return _not_an_event(signature, lookup)
     parameters = _parameters(target)
-    if parameters is None:
-        return signature
+    if parameters is None:  # the constructor mypy sees says it all; the errors read the same
+        return signature.copy_modified(definition=None)
 
     kinds: list[ArgKind] = [ARG_POS, ARG_OPT]
     kinds += [ARG_NAMED if parameter.required else ARG_NAMED_OPT for parameter in parameters]
@@ -96,6 +96,9 @@ def emit_event_signature(ctx: FunctionSigContext, lookup: Callable[[str], Symbol
         arg_names=[signature.arg_names[0], signature.arg_names[1]] + [p.name for p in parameters],
         ret_type=target.returns,
         variables=target.variables,
+        # Without a definition, mypy adds no note pointing at emit_event's
+        # source to each error: the mistake is in the call, against the event.
+        definition=None,
     )
 
 
@@ -139,6 +142,7 @@ def _not_an_event(signature: CallableType, lookup: Callable[[str], SymbolTableNo
         arg_names=[signature.arg_names[0], signature.arg_names[1], None, None],
         ret_type=anything,
         variables=[],
+        definition=None,
     )
 
 
