@@ -3,6 +3,7 @@ import importlib
 # One module per part of the library; each has a run() that prints its section.
 SECTIONS = [
     "demo.core",
+    "demo.typing_check",
 ]
 
 
