@@ -28,7 +28,7 @@ __all__ = ["CanvasCorePlugin", "__version__", "plugin"]
 
 # Part of mypy's cache key (see report_config_data): bump it whenever the
 # plugin's logic changes, so that no result computed by an older one is reused.
-__version__: Final = "1.0.0"
+__version__: Final = "1.1.0"
 
 EMIT_EVENT_FULLNAME: Final = "canvas_core.events._dispatch.emit_event"
 

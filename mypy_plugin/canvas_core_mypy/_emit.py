@@ -59,6 +59,9 @@ class _Target:
     variables: list[TypeVarLikeType]  # to be solved from the fields (``emit_event(PostRecordUpdate, ...)``)
 
 
+ANY_KEYWORD = "**"
+
+
 @dataclass(frozen=True, slots=True)
 class _Parameter:
     name: str
@@ -86,20 +89,29 @@ def emit_event_signature(ctx: FunctionSigContext, lookup: Callable[[str], Symbol
     if parameters is None:  # the constructor mypy sees says it all; the errors read the same
         return signature.copy_modified(definition=None)
 
+    # The catch-all for unreadable aliases goes last, as Python requires.
+    parameters.sort(key=lambda parameter: parameter.name == ANY_KEYWORD)
     kinds: list[ArgKind] = [ARG_POS, ARG_OPT]
-    kinds += [ARG_NAMED if parameter.required else ARG_NAMED_OPT for parameter in parameters]
+    kinds += [_kind(parameter) for parameter in parameters]
     return signature.copy_modified(
         # The event type itself is known to be right by now; AnyType keeps it
         # out of type inference, which is about the fields.
         arg_types=[AnyType(TypeOfAny.special_form), signature.arg_types[1]] + [p.type for p in parameters],
         arg_kinds=kinds,
-        arg_names=[signature.arg_names[0], signature.arg_names[1]] + [p.name for p in parameters],
+        arg_names=[signature.arg_names[0], signature.arg_names[1]]
+        + [None if p.name == ANY_KEYWORD else p.name for p in parameters],
         ret_type=target.returns,
         variables=target.variables,
         # Without a definition, mypy adds no note pointing at emit_event's
         # source to each error: the mistake is in the call, against the event.
         definition=None,
     )
+
+
+def _kind(parameter: _Parameter) -> ArgKind:
+    if parameter.name == ANY_KEYWORD:
+        return ARG_STAR2
+    return ARG_NAMED if parameter.required else ARG_NAMED_OPT
 
 
 def _target(argument: ProperType) -> _Target | None:
@@ -147,10 +159,14 @@ def _not_an_event(signature: CallableType, lookup: Callable[[str], SymbolTableNo
 
 
 def _parameters(target: _Target) -> list[_Parameter] | None:
-    """The keyword parameters of an emission of ``target``; ``None`` to keep the default signature."""
+    """The keyword parameters of an emission of ``target``; ``None`` to keep the default signature.
+
+    A parameter named ``**`` stands for any further keyword (an alias the
+    plugin cannot read).
+    """
     info = target.instance.type
     config = effective_config(info)
-    parameters: dict[str, _Parameter] = {}
+    by_field: dict[str, list[_Parameter]] = {}  # a subclass redefining a field replaces its entry
     custom_init = None
     for base in event_mro(info):
         spec = class_spec(base)
@@ -161,26 +177,27 @@ def _parameters(target: _Target) -> list[_Parameter] | None:
         if spec.custom_init:
             custom_init = base
         for field in spec.fields.values():
-            for keyword in [*field.keywords(config), field.name]:
-                parameters.pop(keyword, None)  # a subclass redefines the field
+            by_field.pop(field.name, None)
             symbol = base.names.get(field.name)
             if symbol is None or not isinstance(symbol.node, Var) or symbol.node.is_classvar:
                 continue
             if not field.in_init or field.name in EMIT_PARAMETERS:
                 continue
-            if field.dynamic_alias:
-                return None  # AliasChoices and the like: the accepted keywords are unknown
             field_type = _member_type(symbol.node.type, target.instance, base)
             keywords = field.keywords(config)
-            # Either of two accepted names will do, so neither alone is required.
-            required = not field.has_default and len(keywords) == 1
-            for keyword in keywords:
-                if keyword not in EMIT_PARAMETERS:
-                    parameters[keyword] = _Parameter(keyword, field_type, required)
+            path_keywords = field.path_keywords(config)
+            # With two accepted names, either will do: neither alone is required.
+            required = not field.has_default and len(keywords) + len(path_keywords) == 1 and not field.dynamic_alias
+            parameters = [_Parameter(keyword, field_type, required) for keyword in keywords]
+            parameters += [_Parameter(keyword, AnyType(TypeOfAny.special_form), required) for keyword in path_keywords]
+            if field.dynamic_alias:
+                parameters.append(_Parameter(ANY_KEYWORD, AnyType(TypeOfAny.special_form), required=False))
+            by_field[field.name] = [p for p in parameters if p.name not in EMIT_PARAMETERS]
 
+    unique = {parameter.name: parameter for parameters in by_field.values() for parameter in parameters}
     if custom_init is not None:
-        return _with_custom_init(target, custom_init, parameters)
-    return list(parameters.values())
+        return _with_custom_init(target, custom_init, unique)
+    return list(unique.values())
 
 
 def _with_custom_init(target: _Target, owner: TypeInfo, fields: dict[str, _Parameter]) -> list[_Parameter] | None:

@@ -55,33 +55,46 @@ class FieldSpec:
     name: str
     has_default: bool
     in_init: bool
-    alias: str | None
-    # The alias is not a string literal (AliasChoices, AliasPath, a variable):
-    # the accepted keyword cannot be known statically.
-    dynamic_alias: bool
+    # Input names besides the field's own (alias, validation_alias, AliasChoices).
+    aliases: tuple[str, ...] = ()
+    # Input names whose value is a container the field is read from (AliasPath):
+    # their type cannot be told from the field's.
+    path_aliases: tuple[str, ...] = ()
+    # An alias that is no literal (a variable, a call): any keyword may be meant.
+    dynamic_alias: bool = False
 
     def serialize(self) -> dict[str, Any]:
         return {
             "default": self.has_default,
             "init": self.in_init,
-            "alias": self.alias,
+            "aliases": list(self.aliases),
+            "path_aliases": list(self.path_aliases),
             "dynamic_alias": self.dynamic_alias,
         }
 
     @classmethod
     def deserialize(cls, name: str, data: dict[str, Any]) -> FieldSpec:
-        return cls(name, data["default"], data["init"], data["alias"], data["dynamic_alias"])
+        return cls(
+            name,
+            data["default"],
+            data["init"],
+            tuple(data["aliases"]),
+            tuple(data["path_aliases"]),
+            data["dynamic_alias"],
+        )
 
     def keywords(self, config: ModelConfig) -> list[str]:
-        """The keyword names pydantic accepts for this field under ``config``."""
-        if self.alias is None:
+        """The keyword names pydantic accepts for this field's value under ``config``."""
+        if not (self.aliases or self.path_aliases or self.dynamic_alias):
             return [self.name]
-        names = []
-        if config.by_alias:
-            names.append(self.alias)
-        if config.by_name and self.name != self.alias:
+        names = list(self.aliases) if config.by_alias else []
+        if config.by_name and self.name not in names:
             names.append(self.name)
         return names
+
+    def path_keywords(self, config: ModelConfig) -> list[str]:
+        """Keywords that carry a container holding the value (``AliasPath``)."""
+        return list(self.path_aliases) if config.by_alias else []
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,9 +225,9 @@ def _assigned_name(statement: AssignmentStmt) -> str | None:
 
 def _field_from_value(ctx: ClassDefContext, name: str, value: Expression) -> FieldSpec:
     if isinstance(value, TempNode):  # `name: T` with no value
-        return FieldSpec(name, has_default=False, in_init=True, alias=None, dynamic_alias=False)
+        return FieldSpec(name, has_default=False, in_init=True)
     if not (isinstance(value, CallExpr) and _is_field_specifier(ctx, value.callee)):
-        return FieldSpec(name, has_default=True, in_init=True, alias=None, dynamic_alias=False)
+        return FieldSpec(name, has_default=True, in_init=True)
 
     arguments = {arg_name: arg for arg_name, arg in zip(value.arg_names, value.args, strict=True) if arg_name}
     positional = [arg for arg_name, arg in zip(value.arg_names, value.args, strict=True) if arg_name is None]
@@ -223,15 +236,33 @@ def _field_from_value(ctx: ClassDefContext, name: str, value: Expression) -> Fie
     has_default = (default is not None and not isinstance(default, EllipsisExpr)) or "default_factory" in arguments
     in_init = not (isinstance(init := arguments.get("init"), NameExpr) and init.name == "False")
 
-    alias: str | None = None
-    dynamic_alias = False
     # pydantic validates input under `validation_alias` when given, else under `alias`.
     alias_expression = arguments.get("validation_alias", arguments.get("alias"))
-    if isinstance(alias_expression, StrExpr):
-        alias = alias_expression.value
-    elif alias_expression is not None and not _is_none(alias_expression):
-        dynamic_alias = True
-    return FieldSpec(name, has_default, in_init, alias, dynamic_alias)
+    if alias_expression is None or _is_none(alias_expression):
+        return FieldSpec(name, has_default, in_init)
+    aliases: list[str] = []
+    path_aliases: list[str] = []
+    choices = [alias_expression]
+    if isinstance(alias_expression, CallExpr) and _callee_name(alias_expression) == "AliasChoices":
+        choices = alias_expression.args
+    for choice in choices:
+        if isinstance(choice, StrExpr):
+            aliases.append(choice.value)
+        elif (
+            isinstance(choice, CallExpr)
+            and _callee_name(choice) == "AliasPath"
+            and choice.args
+            and isinstance(choice.args[0], StrExpr)
+        ):
+            path_aliases.append(choice.args[0].value)
+        else:
+            return FieldSpec(name, has_default, in_init, dynamic_alias=True)
+    return FieldSpec(name, has_default, in_init, tuple(aliases), tuple(path_aliases))
+
+
+def _callee_name(call: CallExpr) -> str | None:
+    callee = call.callee
+    return callee.name if isinstance(callee, NameExpr | MemberExpr) else None
 
 
 def _is_field_specifier(ctx: ClassDefContext, callee: Expression) -> bool:
