@@ -77,6 +77,31 @@ def test(args: list[str]) -> None:
         ("pytest", [str(venv_bin / "python"), "-m", "pytest", *args]),
         (f"pytest on {NEWER_COMBINATION}", [str(venv_bin / "nox"), "-s", NEWER_COMBINATION, "--", *args]),
     ]
+    if not args:  # a full run: the mypy plugin's suite again, on the oldest mypy it supports
+        oldest = _oldest_supported_mypy()
+        steps.append(
+            (
+                f"mypy plugin on mypy {oldest}",
+                [
+                    str(_uv()),
+                    "run",
+                    "--isolated",
+                    "--locked",
+                    "--all-extras",
+                    "--all-groups",
+                    "--python",
+                    sys.executable,
+                    "--with",
+                    f"mypy=={oldest}",
+                    "python",
+                    "-m",
+                    "pytest",
+                    "tests/mypy_plugin",
+                    "-q",
+                    "--ignore=tests/mypy_plugin/test_ide.py",
+                ],
+            )
+        )
     for name, command in steps:
         print(f"\n== {name} ==", flush=True)
         _run(command, env=env)
@@ -84,6 +109,14 @@ def test(args: list[str]) -> None:
     print("\n== pytest (database tests on PostgreSQL) ==", flush=True)
     postgres = [str(venv_bin / "python"), "-m", "pytest", "-p", "tests.postgres", "-m", "django_db", "-q"]
     _run([*postgres, *args], env=dict(env, CANVAS_TEST_DATABASE="postgres"))
+
+
+def _oldest_supported_mypy() -> str:
+    """The lower bound of the ``mypy`` extra: the oldest mypy the bundled plugin is tested on."""
+    import tomllib
+
+    extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["mypy"]
+    return next(part.removeprefix("mypy>=") for part in extra[0].split(",") if part.startswith("mypy>="))
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ SECTIONS = [
     "demo.records",
     "demo.async_and_background",
     "demo.instrumentation",
+    "demo.typing_check",
     "demo.cli",
 ]
 

@@ -1,0 +1,63 @@
+"""canvas-core's mypy plugin: every ``emit_event(E, **fields)`` checked against ``E``'s fields.
+
+Enable it in the mypy configuration, next to any other plugin, in any order::
+
+    [tool.mypy]
+    plugins = ["canvas_core_mypy"]
+
+It checks each call's keywords against the event's annotated fields (names,
+types, required fields), including events with their own ``__init__``, and
+reports event fields that ``emit_event`` could never accept. It depends on mypy
+only and is never imported by canvas-core at run time.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, Final
+
+from mypy.nodes import TypeInfo
+from mypy.plugin import ClassDefContext, FunctionSigContext, Plugin, ReportConfigContext
+from mypy.types import FunctionLike
+
+from ._emit import emit_event_signature
+from ._fields import EVENT_FULLNAME, record_event_class
+
+__all__ = ["CanvasCorePlugin", "__version__", "plugin"]
+
+# Part of mypy's cache key (see report_config_data): bump it whenever the
+# plugin's logic changes, so that no result computed by an older one is reused.
+__version__: Final = "1.1.0"
+
+EMIT_EVENT_FULLNAME: Final = "canvas_core.events._dispatch.emit_event"
+
+
+class CanvasCorePlugin(Plugin):
+    """Checks ``emit_event`` calls; records what event class bodies declare."""
+
+    def get_function_signature_hook(self, fullname: str) -> Callable[[FunctionSigContext], FunctionLike] | None:
+        if fullname == EMIT_EVENT_FULLNAME:
+            return functools.partial(emit_event_signature, lookup=self.lookup_fully_qualified)
+        return None
+
+    def get_customize_class_mro_hook(self, fullname: str) -> Callable[[ClassDefContext], None] | None:
+        # mypy gives each class hook to the first plugin that claims it. The
+        # base-class hook of every pydantic model belongs to pydantic.mypy; this
+        # one is unclaimed by it and by django-stubs for events, so the plugin
+        # order does not matter. Claimed for Event subclasses only.
+        symbol = self.lookup_fully_qualified(fullname)
+        info = symbol.node if symbol is not None else None
+        if isinstance(info, TypeInfo) and info.has_base(EVENT_FULLNAME) and info.fullname != EVENT_FULLNAME:
+            return record_event_class
+        return None
+
+    def report_config_data(self, ctx: ReportConfigContext) -> dict[str, Any]:
+        # The plugin reads no configuration; its version alone decides whether
+        # cached results are still valid.
+        return {"version": __version__}
+
+
+def plugin(version: str) -> type[Plugin]:
+    """Entry point mypy calls with its own version."""
+    return CanvasCorePlugin
