@@ -17,24 +17,30 @@ import functools
 from collections.abc import Callable
 from typing import Any, Final
 
-from mypy.nodes import TypeInfo
-from mypy.plugin import ClassDefContext, FunctionSigContext, Plugin, ReportConfigContext
+from mypy.nodes import MypyFile, TypeInfo
+from mypy.options import Options
+from mypy.plugin import ClassDefContext, DynamicClassDefContext, FunctionSigContext, Plugin, ReportConfigContext
 from mypy.types import FunctionLike
 
 from ._emit import emit_event_signature
 from ._fields import EVENT_FULLNAME, record_event_class
+from ._setting_model import GET_SETTING_MODEL_FULLNAME, alias_setting_model, read_setting_model
 
 __all__ = ["CanvasCorePlugin", "__version__", "plugin"]
 
 # Part of mypy's cache key (see report_config_data): bump it whenever the
 # plugin's logic changes, so that no result computed by an older one is reused.
-__version__: Final = "1.1.0"
+__version__: Final = "1.2.0"
 
 EMIT_EVENT_FULLNAME: Final = "canvas_core.events._dispatch.emit_event"
 
 
 class CanvasCorePlugin(Plugin):
     """Checks ``emit_event`` calls; records what event class bodies declare."""
+
+    def __init__(self, options: Options) -> None:
+        super().__init__(options)
+        self.setting_model = read_setting_model(options.config_file)
 
     def get_function_signature_hook(self, fullname: str) -> Callable[[FunctionSigContext], FunctionLike] | None:
         if fullname == EMIT_EVENT_FULLNAME:
@@ -52,10 +58,21 @@ class CanvasCorePlugin(Plugin):
             return record_event_class
         return None
 
+    def get_additional_deps(self, file: MypyFile) -> list[tuple[int, str, int]]:
+        # get_setting_model() is aliased to the configured model class: make
+        # sure its module is part of the build wherever the function is.
+        if file.fullname == GET_SETTING_MODEL_FULLNAME.rpartition(".")[0]:
+            return [(10, self.setting_model.rpartition(".")[0], -1)]
+        return []
+
+    def get_dynamic_class_hook(self, fullname: str) -> Callable[[DynamicClassDefContext], None] | None:
+        if fullname == GET_SETTING_MODEL_FULLNAME:
+            return functools.partial(alias_setting_model, setting_model=self.setting_model)
+        return None
+
     def report_config_data(self, ctx: ReportConfigContext) -> dict[str, Any]:
-        # The plugin reads no configuration; its version alone decides whether
-        # cached results are still valid.
-        return {"version": __version__}
+        # Cached results are valid for this plugin version and configuration only.
+        return {"version": __version__, "setting_model": self.setting_model}
 
 
 def plugin(version: str) -> type[Plugin]:

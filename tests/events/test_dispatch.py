@@ -90,9 +90,9 @@ def test_construction_error_raises_before_any_handler_runs() -> None:
 
 def test_emit_needs_an_event_class() -> None:
     with pytest.raises(TypeError, match="needs an Event subclass"):
-        events.emit_event(int)  # type: ignore[type-var]
+        events.emit_event(int)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="needs an Event subclass"):
-        events.emit_event(dict, a=1)  # type: ignore[type-var]
+        events.emit_event(dict, a=1)  # type: ignore[arg-type]
 
 
 def test_emit_runs_a_custom_init() -> None:

@@ -66,7 +66,7 @@ def test_emitting_unparametrized_parametrizes_from_the_record(event_type: type[e
 
 def test_unparametrized_emit_with_missing_record_reports_it() -> None:
     with pytest.raises(TypeError, match="record: required field missing"):
-        events.emit_event(events.PostRecordUpdate, diff={})  # type: ignore[arg-type]
+        events.emit_event(events.PostRecordUpdate, diff={})  # type: ignore[call-arg]
 
 
 def test_all_forms_of_handler_receive_the_model_event() -> None:
