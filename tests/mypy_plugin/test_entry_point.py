@@ -24,7 +24,20 @@ def test_version_is_part_of_mypy_cache_key() -> None:
     # version makes it re-check everything instead of reusing stale results.
     plugin = canvas_core_mypy.CanvasCorePlugin(Options())
     context = ReportConfigContext(id="main", path="main.py", is_check=False)
-    assert plugin.report_config_data(context) == {"version": canvas_core_mypy.__version__}
+    assert plugin.report_config_data(context) == {
+        "version": canvas_core_mypy.__version__,
+        "setting_model": "canvas_core.models.Setting",
+    }
+
+
+def test_configuration_read_is_part_of_mypy_cache_key(tmp_path: Path) -> None:
+    config = tmp_path / "pyproject.toml"
+    config.write_text('[tool.canvas_core_mypy]\nsetting_model = "myapp.models.TenantSetting"\n')
+    options = Options()
+    options.config_file = str(config)
+    plugin = canvas_core_mypy.CanvasCorePlugin(options)
+    context = ReportConfigContext(id="main", path="main.py", is_check=False)
+    assert plugin.report_config_data(context)["setting_model"] == "myapp.models.TenantSetting"
 
 
 def test_plugin_ships_in_the_wheel_and_the_runtime_never_imports_it(tmp_path: Path) -> None:
