@@ -331,7 +331,7 @@ def _stored(values: dict[str, Any]) -> dict[str, Any]:
 _django_from_db = Model.from_db.__func__  # type: ignore[attr-defined]
 
 
-def _from_db(cls: type[Model], db: str, field_names: Sequence[str], values: Sequence[Any], **options: Any) -> Model:
+def _from_db(cls: type[Model], /, db: str, field_names: Sequence[str], values: Sequence[Any], **options: Any) -> Model:
     # ``options``: arguments newer Django versions add (6.1: ``fetch_mode``), passed through.
     instance: Model = _django_from_db(cls, db, field_names, values, **options)
     hooks = _tracked.get(cls)

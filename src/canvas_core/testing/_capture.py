@@ -201,11 +201,13 @@ def _check_event_type(event_type: object) -> None:
 
 @contextmanager
 def capture_events() -> Iterator[EventCapture]:
-    """Capture every emission in the ``with`` block (from every thread)::
+    """Capture every emission in the ``with`` block (from every thread).
 
-    with capture_events() as captured:
-        emit_event(SettingChanged, origin=Setting, name="site_name")
-    captured.one(SettingChanged, origin=Setting)
+    For example::
+
+        with capture_events() as captured:
+            emit_event(SettingChanged, origin=Setting, name="site_name")
+        captured.one(SettingChanged, origin=Setting)
     """
     capture = EventCapture()
     with instrumented(capture):
