@@ -189,3 +189,20 @@ def test_typed_alternative_to_custom_init() -> None:
     assert event.error_messages == {"email": ["bad"]}
     with pytest.raises(TypeError, match=r"error_messages: declared with Field\(init=False\)"):
         TypedSignup(email="a@b", error_messages=defaultdict(list))  # type: ignore[call-arg]
+
+
+def test_a_field_named_origin_is_rejected_at_class_definition() -> None:
+    with pytest.raises(TypeError, match=r"Located.origin: an event field cannot be passed as 'origin'"):
+
+        class Located(events.Event):
+            origin: str  # type: ignore[event-field]
+
+    with pytest.raises(TypeError, match="cannot be passed as 'origin'"):
+
+        class Aliased(events.Event):
+            source: str = Field(alias="origin")  # type: ignore[event-field]
+
+    class SetByTheEvent(events.Event):  # never passed, so no conflict
+        origin: str = Field(default="here", init=False)
+
+    assert SetByTheEvent().origin == "here"

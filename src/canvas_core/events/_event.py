@@ -132,6 +132,7 @@ class Event(BaseModel):
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
+        _reject_reserved_field_names(cls)
         own_init = cls.__dict__.get("__init__")
         if own_init is not None and not getattr(own_init, "__canvas_checked_init__", False):
             cls.__init__ = _checking_required_after(cls, own_init)  # type: ignore[method-assign]
@@ -139,6 +140,22 @@ class Event(BaseModel):
         cls.__canvas_init_false__ = frozenset(name for name, field in cls.model_fields.items() if field.init is False)
         if cls.__pydantic_generic_metadata__["origin"] is not None:
             kept_parametrizations.add(cls)
+
+
+# emit_event()'s own keyword parameter: a field of that name could never be passed.
+_RESERVED_FIELD_NAMES = frozenset({"origin"})
+
+
+def _reject_reserved_field_names(event_type: type[Event]) -> None:
+    for name, field in event_type.model_fields.items():
+        if field.init is False:
+            continue
+        for passed_as in {name, field.alias} & _RESERVED_FIELD_NAMES:
+            raise TypeError(
+                f"{event_type.__qualname__}.{name}: an event field cannot be passed as {passed_as!r}, "
+                f"because emit_event(event_type, origin=..., **fields) takes {passed_as!r} itself "
+                f"(where the event comes from); rename the field, e.g. to 'source'"
+            )
 
 
 def _validate_assignment(event: BaseModel, name: str, value: Any) -> None:
