@@ -53,11 +53,8 @@ class _Nesting(threading.local):
 
 _nesting = _Nesting()
 
-# The events being dispatched by aemit_event in this task, outermost first. A
-# context variable rather than a thread-local: tasks sharing a thread each
-# nest on their own. Tuples, because a task started inside a handler copies
-# the context and must not see later pushes of its parent.
-# aemit_event's nesting depth, per task: tasks interleave on one thread.
+# aemit_event's nesting depth, per task: tasks sharing a thread interleave, so
+# a thread-local count would add up unrelated emissions.
 _async_depth: ContextVar[int] = ContextVar("canvas_core_async_depth", default=0)
 
 
