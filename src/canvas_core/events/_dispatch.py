@@ -87,9 +87,12 @@ def emit_event(event_type: Callable[P, E], /, origin: object = None, *args: P.ar
             f"got {len(args)} extra positional argument(s) for {getattr(event_type, '__qualname__', event_type)}"
         )
     try:
-        build, handlers = _plans[event_type, origin]  # type: ignore[index]
-    except (KeyError, TypeError):  # a miss, or an unhashable origin
-        build, handlers = registry.plan(event_type, origin)  # type: ignore[arg-type]
+        plan = _plans.get((event_type, origin))  # type: ignore[arg-type]
+    except Exception:  # an origin that cannot be hashed
+        plan = None
+    if plan is None:  # .get, not [...]: a miss that raised KeyError would cost more than the lookup
+        plan = registry.plan(event_type, origin)  # type: ignore[arg-type]
+    build, handlers = plan
     try:
         event = build(fields)
     except ValidationError as exc:
@@ -171,9 +174,12 @@ def _build_and_plan(
     :func:`emit_event` inlines the same steps, because it is the hot path.
     """
     try:
-        build, handlers = _plans[event_type, origin]
-    except (KeyError, TypeError):
-        build, handlers = registry.plan(event_type, origin)
+        plan = _plans.get((event_type, origin))
+    except Exception:  # an origin that cannot be hashed
+        plan = None
+    if plan is None:
+        plan = registry.plan(event_type, origin)
+    build, handlers = plan
     try:
         event = build(fields)
     except ValidationError as exc:
