@@ -134,25 +134,46 @@ async def aemit_event(event_type: Callable[P, E], /, origin: object = None, *arg
             f"aemit_event() takes the event's fields as keyword arguments only; "
             f"got {len(args)} extra positional argument(s) for {getattr(event_type, '__qualname__', event_type)}"
         )
-    event, handlers = _build_and_plan(event_type, origin, fields)  # type: ignore[arg-type]
+    # The steps of _build_and_plan, inlined as in emit_event: this is a hot path too.
+    try:
+        plan = _plans.get((event_type, origin))  # type: ignore[arg-type]
+    except Exception:  # an origin that cannot be hashed
+        plan = None
+    if plan is None:
+        plan = registry.plan(event_type, origin)  # type: ignore[arg-type]
+    build, handlers = plan
+    try:
+        event = build(fields)
+    except ValidationError as exc:
+        raise EventValidationError(event_type, exc) from None  # type: ignore[arg-type]
+    if handlers is None:
+        handlers = registry.cached_handlers(type(event), origin)
     if not handlers:
         return event  # type: ignore[return-value]
 
     level = _async_depth.get()
     if level >= MAX_NESTING_DEPTH and _too_deep(event, level):
         raise EventNestingError(event, level, MAX_NESTING_DEPTH)
-    token = _async_depth.set(level + 1)
+    # The depth is raised only before the first await (an async handler, a
+    # failure report): only then can a nested aemit_event run in this task,
+    # and an emission whose handlers are all synchronous skips the cost.
+    token = None
     try:
         for handler in handlers:
             try:
                 if type(handler) is AsyncHandler:
+                    if token is None:
+                        token = _async_depth.set(level + 1)
                     await handler.handler(event)
                 else:
                     handler(event)
             except Exception as exc:
+                if token is None:
+                    token = _async_depth.set(level + 1)
                 await _areport_failure(event, origin, handler, exc)
     finally:
-        _async_depth.reset(token)
+        if token is not None:
+            _async_depth.reset(token)
     return event  # type: ignore[return-value]
 
 
