@@ -307,7 +307,7 @@ def test_index_matches_a_naive_scan(script: list[tuple[Any, ...]]) -> None:
     for operation in script:
         if operation[0] == "register":
             _, hid, handled, origin = operation
-            events.handle_event(handled, origin=origin)(handlers[hid])  # type: ignore[arg-type]
+            events.handle_event(handled, origin=origin)(handlers[hid])
             if not any(h == hid and t is handled and same_origin(o, origin) for h, t, o in model):
                 model.append((hid, handled, origin))
         elif operation[0] == "remove":
