@@ -36,6 +36,10 @@ Plan = tuple[Callable[[dict[str, Any]], Event], "tuple[Handler, ...] | None"]
 # Bound on cached plans (one per event type and origin: strings, tenants'
 # ids... can be many).
 _MAX_PLANS = 4096
+# Once full, only one miss in this many is cached (evicting the oldest
+# quarter): origins cycling through more than the bound would otherwise pay
+# for caching on every emission, and new long-lived origins still get in.
+_ADMIT_WHEN_FULL = 16
 
 
 # (how to build the event, its TypeIndex (None for an unparametrized generic),
@@ -139,6 +143,7 @@ class Registry:
         # other origins are looked up in ``_indexes`` on each emission.
         self.plans: dict[tuple[type[Event], object], Plan] = {}
         self._plan_keys: dict[type[Event], dict[tuple[type[Event], object], None]] = {}  # plans, by event type
+        self._misses_when_full = itertools.count()
         # Called with no argument after every change of the registrations.
         # Never called while dispatching.
         self.listeners: list[Callable[[], object]] = []
@@ -373,7 +378,7 @@ class Registry:
         if wrap is not None and handlers is not None:
             handlers = wrap(origin, handlers)
         plan: Plan = (build, handlers)
-        if keep:
+        if keep and (len(self.plans) < _MAX_PLANS or not next(self._misses_when_full) % _ADMIT_WHEN_FULL):
             with self._lock:
                 # not if a change (or an instrument) invalidated the index meanwhile
                 entry = self._indexes.get(event_type)
