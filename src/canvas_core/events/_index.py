@@ -155,6 +155,7 @@ class TypeIndex:
                 if origin is None:
                     self.everyone.update(runners)
                     continue
+                runners = dict(runners)  # a copy: the registry changes its own under its lock, this is read without
                 self.pairs.append((origin, runners))
                 if isinstance(origin, type):
                     if plain_class(origin):

@@ -215,10 +215,12 @@ class Registry:
                 self._invalidate(registered_type)
             if len(removed) == len(entries):
                 del self._by_handler[handler]
-            else:
-                self._by_handler[handler] = [entry for entry in entries if entry not in removed]
-        for registered_type, registered_origin, _ in removed:
-            self._changed(RegistrationChange(Registration(registered_type, registered_origin, handler), added=False))
+            else:  # by identity: comparing the entries would compare origins
+                gone = {id(entry[2]) for entry in removed}
+                self._by_handler[handler] = [entry for entry in entries if id(entry[2]) not in gone]
+        self._changed(
+            *(RegistrationChange(Registration(t, o, handler), added=False) for t, o, _ in removed),
+        )
         return len(removed)
 
     def _drop_origin(self, event_type: type[Event], origin: object, handlers: dict[Handler, Handler]) -> None:
@@ -245,11 +247,13 @@ class Registry:
             self._reindex()
         self._changed(RegistrationChange(None, added=False))
 
-    def _changed(self, change: RegistrationChange) -> None:
+    def _changed(self, *changes: RegistrationChange) -> None:
+        """Tell the listeners: each plain listener once, each change listener once per change."""
         for listener in list(self.listeners):
             listener()
         for change_listener in list(self.change_listeners):
-            change_listener(change)
+            for change in changes:
+                change_listener(change)
 
     def snapshot(self) -> Snapshot:
         """A copy of every registration, for :meth:`restore`."""
