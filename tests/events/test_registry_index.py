@@ -305,3 +305,27 @@ def _wait_or_kill(pid: int) -> int | None:
         waiter.join()
         return None
     return result[0]
+
+
+def test_removing_several_registrations_calls_plain_listeners_once_and_change_listeners_per_registration() -> None:
+    plain: list[None] = []
+    heard: list[RegistrationChange] = []
+    for event_type in (Base, Child, Other):
+        events.handle_event(event_type)(noop)
+
+    def listener() -> None:
+        plain.append(None)
+
+    registry.listeners.append(listener)
+    registry.change_listeners.append(heard.append)
+    try:
+        assert events.remove_handler(noop) == 3
+    finally:
+        registry.listeners.remove(listener)
+        registry.change_listeners.remove(heard.append)
+    assert len(plain) == 1
+    assert {(c.registration.event_type, c.added) for c in heard if c.registration} == {
+        (Base, False),
+        (Child, False),
+        (Other, False),
+    }
