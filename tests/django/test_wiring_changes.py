@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from canvas_core import events
 from canvas_core.django import _wiring, wired_events
 from canvas_core.events._dispatch import registry
+from canvas_core.events._registry import RegistrationChange
 from tests.testapp.models import Author, AuthorProxy, Book, Place, Restaurant
 
 MODELS: list[Any] = [Author, AuthorProxy, Book, Place, Restaurant]
@@ -79,3 +80,26 @@ def test_a_registration_scoped_to_a_model_examines_only_its_subtree(monkeypatch:
 
     events.handle_event(events.HandlerFailed)(on_other)  # no record event: no model looked at
     assert examined == []
+
+
+def test_a_change_a_recount_already_saw_is_not_counted_again() -> None:
+    """Listeners run outside the registry's lock: a removal may arrive after a recount that excludes it."""
+
+    def on_author(event: events.PostRecordUpdate[Author]) -> None: ...
+
+    def also_on_author(event: events.PostRecordUpdate[Author]) -> None: ...
+
+    events.handle_event(events.PostRecordUpdate, origin=Author)(on_author)
+    registry.change_listeners.remove(_wiring._on_registration_changed)  # hold this removal's notice back
+    try:
+        events.handle_event(events.PostRecordUpdate, origin=Author)(also_on_author)
+        events.remove_handler(also_on_author)
+        generation, _ = registry.registrations_at()
+    finally:
+        registry.change_listeners.append(_wiring._on_registration_changed)
+    _wiring.rewire()  # another thread's recount: sees on_author only
+    late = RegistrationChange(
+        events.Registration(events.PostRecordUpdate, Author, also_on_author), added=False, generation=generation
+    )
+    _wiring._on_registration_changed(late)  # arrives after the recount
+    assert wired_events(Author) == {events.PostRecordUpdate}  # on_author still needs it

@@ -239,6 +239,7 @@ def test_remove_handler_removes_exactly_the_registration_named() -> None:
 
 def test_change_listeners_hear_which_registration_changed() -> None:
     heard: list[RegistrationChange] = []
+    start, _ = registry.registrations_at()
     registry.change_listeners.append(heard.append)
     try:
         events.handle_event(Base, origin="a")(noop)
@@ -248,10 +249,11 @@ def test_change_listeners_hear_which_registration_changed() -> None:
     finally:
         registry.change_listeners.remove(heard.append)
     assert heard == [
-        RegistrationChange(events.Registration(Base, "a", noop), added=True),
-        RegistrationChange(events.Registration(Base, "a", noop), added=False),
-        RegistrationChange(None, added=False),
+        RegistrationChange(events.Registration(Base, "a", noop), added=True, generation=start + 1),
+        RegistrationChange(events.Registration(Base, "a", noop), added=False, generation=start + 2),
+        RegistrationChange(None, added=False, generation=start + 3),
     ]
+    assert registry.registrations_at() == (start + 3, [])
 
 
 # -- fork ----------------------------------------------------------------------------------------------

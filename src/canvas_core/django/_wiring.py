@@ -227,13 +227,14 @@ def rewire(*, force: bool = False) -> None:
     Recounts from every registration (``force`` is accepted for callers of
     the earlier signature; every call recounts).
     """
-    global _models_seen
+    global _models_seen, _counted_generation
     if not _installed:
         return
     with _lock:
         models = apps.get_models()
         _reach.clear()
-        for registration in registry.registrations():
+        _counted_generation, registrations = registry.registrations_at()
+        for registration in registrations:
             if _is_record_registration(registration):
                 _count(registration, 1, models)
         _models_seen = models
@@ -243,6 +244,7 @@ def rewire(*, force: bool = False) -> None:
 # model -> record event class -> how many registrations can deliver it from that model
 _reach: dict[type[Model], dict[RecordKind, int]] = {}
 _models_seen: list[type[Model]] | None = None  # apps.get_models() when _reach was last recounted
+_counted_generation = 0  # the registry's generation _reach was recounted at: older changes are in it
 _deferred = False  # while install() imports the handlers modules: one recount afterwards
 
 
@@ -316,6 +318,8 @@ def _on_registration_changed(change: RegistrationChange) -> None:
     if registration is not None and not _is_record_registration(registration):
         return  # most registrations: nothing to do
     with _lock:
+        if change.generation <= _counted_generation:
+            return  # another thread's recount already saw it
         models = apps.get_models()
         if registration is None or models is not _models_seen:  # everything, or models were added since
             rewire()

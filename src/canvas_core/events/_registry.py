@@ -120,6 +120,13 @@ class RegistrationChange(NamedTuple):
     """The registration added or removed; ``None`` when any may have changed (``clear``, ``restore``)."""
     added: bool
     """Whether it was added (``False``: removed)."""
+    generation: int
+    """The registry's generation after the change (see :meth:`Registry.registrations_at`).
+
+    Listeners run outside the registry's lock, so two threads' changes may
+    reach them in either order; a listener that also reads every registration
+    uses this to skip changes that reading already included.
+    """
 
 
 class Registry:
@@ -144,6 +151,7 @@ class Registry:
         self.plans: dict[tuple[type[Event], object], Plan] = {}
         self._plan_keys: dict[type[Event], dict[tuple[type[Event], object], None]] = {}  # plans, by event type
         self._misses_when_full = itertools.count()
+        self._generation = 0  # one more with each change
         # Called with no argument after every change of the registrations.
         # Never called while dispatching.
         self.listeners: list[Callable[[], object]] = []
@@ -185,7 +193,9 @@ class Registry:
             handlers[handler] = runner
             self._by_handler.setdefault(handler, []).append((event_type, origin, handlers))
             self._invalidate(event_type)
-        self._changed(RegistrationChange(Registration(event_type, origin, handler), added=True))
+            self._generation += 1
+            generation = self._generation
+        self._changed(RegistrationChange(Registration(event_type, origin, handler), True, generation))
 
     def remove(
         self,
@@ -218,8 +228,10 @@ class Registry:
             else:  # by identity: comparing the entries would compare origins
                 gone = {id(entry[2]) for entry in removed}
                 self._by_handler[handler] = [entry for entry in entries if id(entry[2]) not in gone]
+            self._generation += 1
+            generation = self._generation
         self._changed(
-            *(RegistrationChange(Registration(t, o, handler), added=False) for t, o, _ in removed),
+            *(RegistrationChange(Registration(t, o, handler), False, generation) for t, o, _ in removed),
         )
         return len(removed)
 
@@ -245,7 +257,9 @@ class Registry:
         with self._lock:
             self._by_type.clear()
             self._reindex()
-        self._changed(RegistrationChange(None, added=False))
+            self._generation += 1
+            generation = self._generation
+        self._changed(RegistrationChange(None, False, generation))
 
     def _changed(self, *changes: RegistrationChange) -> None:
         """Tell the listeners: each plain listener once, each change listener once per change."""
@@ -270,7 +284,9 @@ class Registry:
                 pass
             self._by_type = _copy(snapshot)
             self._reindex()
-        self._changed(RegistrationChange(None, added=True))
+            self._generation += 1
+            generation = self._generation
+        self._changed(RegistrationChange(None, True, generation))
         return True
 
     def _reindex(self) -> None:
@@ -333,6 +349,11 @@ class Registry:
                 for origin, handlers in by_origin.items()
                 for handler in handlers
             ]
+
+    def registrations_at(self) -> tuple[int, list[Registration]]:
+        """Every registration, and the generation they are the state of (changes up to it included)."""
+        with self._lock:
+            return self._generation, self.registrations()
 
     def registrations_for(self, event_type: type[Event], origin: object = None) -> list[Registration]:
         """The registrations an emission of ``event_type`` from ``origin`` reaches."""
