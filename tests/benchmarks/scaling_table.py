@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+import textwrap
 from typing import Any
 
 
@@ -62,9 +63,12 @@ def table(data: dict[str, Any]) -> str:
     kept = max(0, round(memory["bytes_per_call_origin"]))  # tracemalloc noise can go below zero
     lines += [
         "",
-        f"Memory: {memory['bytes_per_registration']:,} bytes per registration (100,000 registrations), "
-        f"{memory['bytes_per_plan']:,} bytes per cached plan, {kept} bytes kept per "
-        "emission from a per-call origin.",
+        textwrap.fill(
+            f"Memory: {memory['bytes_per_registration']:,} bytes per registration (100,000 registrations), "
+            f"{memory['bytes_per_plan']:,} bytes per cached plan, {kept} bytes kept per "
+            "emission from a per-call origin.",
+            width=79,
+        ),
     ]
     return "\n".join(lines)
 

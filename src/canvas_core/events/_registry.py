@@ -453,11 +453,13 @@ class Registry:
 
 
 # Origins kept as plan cache keys: values that are small, immutable and
-# usually long-lived. Anything else (a request, a model instance) is looked up
+# usually long-lived, and functions. Anything else (a request, a model instance) is looked up
 # on each emission, so the cache never keeps it alive. By the origin's class:
 # True, False, or ``tuple`` (decided by the items).
 _KEEPABLE_CLASSES: dict[type, bool | type[tuple[Any, ...]]] = {
     **dict.fromkeys((type(None), str, int, bool, float, bytes, type, types.ModuleType), True),
+    # functions (not bound methods, made anew on each access and holding their object)
+    **dict.fromkeys((types.FunctionType, types.BuiltinFunctionType), True),
     tuple: tuple,
     frozenset: tuple,
 }
