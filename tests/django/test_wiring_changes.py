@@ -103,3 +103,16 @@ def test_a_change_a_recount_already_saw_is_not_counted_again() -> None:
     )
     _wiring._on_registration_changed(late)  # arrives after the recount
     assert wired_events(Author) == {events.PostRecordUpdate}  # on_author still needs it
+
+
+def test_registrations_made_while_handlers_modules_are_imported_are_counted_once_afterwards(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def on_book(event: events.PostRecordCreate[Book]) -> None: ...
+
+    monkeypatch.setattr(_wiring, "_deferred", True)  # as during install()'s autodiscover_modules("handlers")
+    events.handle_event(events.PostRecordCreate, origin=Book)(on_book)
+    assert wired_events(Book) == frozenset()  # not yet: no per-registration work while importing
+    monkeypatch.setattr(_wiring, "_deferred", False)
+    _wiring.rewire()
+    assert wired_events(Book) == {events.PostRecordCreate}
