@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Final
 
 from mypy.expandtype import expand_type_by_instance
 from mypy.maptype import map_instance_to_supertype
@@ -69,8 +70,29 @@ class _Parameter:
     required: bool
 
 
+EMIT_FUNCTIONS: Final = frozenset(
+    {"canvas_core.events._dispatch.emit_event", "canvas_core.events._dispatch.aemit_event"},
+)
+
+
+def is_emit_function(signature: ProperType | None) -> bool:
+    """Whether ``signature`` is that of ``emit_event`` or ``aemit_event``, under whatever name it is called."""
+    return isinstance(signature, CallableType) and (
+        isinstance(signature.definition, FuncDef) and signature.definition.fullname in EMIT_FUNCTIONS
+    )
+
+
+def emit_event_signature_if_emit(
+    ctx: FunctionSigContext, lookup: Callable[[str], SymbolTableNode | None]
+) -> FunctionLike:
+    """:func:`emit_event_signature` for a callee known by its type only (a local name bound to it)."""
+    if is_emit_function(ctx.default_signature):
+        return emit_event_signature(ctx, lookup)
+    return ctx.default_signature
+
+
 def emit_event_signature(ctx: FunctionSigContext, lookup: Callable[[str], SymbolTableNode | None]) -> FunctionLike:
-    """Signature hook for ``emit_event``: the event's fields as keyword parameters.
+    """Signature hook for ``emit_event`` and ``aemit_event``: the event's fields as keyword parameters.
 
     ``lookup`` finds a symbol by its full name (the plugin's own lookup: the
     checker's cannot see modules that the checked file does not import).
@@ -100,12 +122,27 @@ def emit_event_signature(ctx: FunctionSigContext, lookup: Callable[[str], Symbol
         arg_kinds=kinds,
         arg_names=[signature.arg_names[0], signature.arg_names[1]]
         + [None if p.name == ANY_KEYWORD else p.name for p in parameters],
-        ret_type=target.returns,
+        ret_type=_returning(signature, target.returns),
         variables=target.variables,
+        # A variable bound to emit_event has its type without its name; the
+        # errors name the function called, however it is spelled.
+        name=signature.name or _definition_name(signature),
         # Without a definition, mypy adds no note pointing at emit_event's
         # source to each error: the mistake is in the call, against the event.
         definition=None,
     )
+
+
+def _definition_name(signature: CallableType) -> str | None:
+    return signature.definition.name if isinstance(signature.definition, FuncDef) else None
+
+
+def _returning(signature: CallableType, event: Type) -> Type:
+    """``event``, or a coroutine of it for ``aemit_event``."""
+    declared = get_proper_type(signature.ret_type)
+    if isinstance(declared, Instance) and declared.type.fullname == "typing.Coroutine" and declared.args:
+        return declared.copy_modified(args=[*declared.args[:-1], event])
+    return event
 
 
 def _kind(parameter: _Parameter) -> ArgKind:
