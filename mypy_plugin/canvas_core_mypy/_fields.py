@@ -37,8 +37,14 @@ from mypy.server.trigger import make_trigger
 EVENT_FULLNAME: Final = "canvas_core.events._event.Event"
 METADATA_KEY: Final = "canvas_core"
 FIELD_SPECIFIERS: Final = frozenset({"pydantic.fields.Field", "pydantic.Field"})
-# emit_event's own keyword parameters: a field named like one can never be passed.
-EMIT_PARAMETERS: Final = ("origin",)
+# Keywords no field can be passed as, as canvas-core rejects them at class
+# definition: emit_event's own parameter, and the name of its ``**fields``
+# (which pyright binds such a keyword to). Each with the reason reported.
+RESERVED_KEYWORDS: Final = {
+    "origin": 'whose own parameter "origin" takes that keyword',
+    "fields": 'whose "**fields" parameter is named so (pyright binds the keyword to it)',
+}
+EMIT_PARAMETERS: Final = tuple(RESERVED_KEYWORDS)
 
 EVENT_FIELD: Final = ErrorCode(
     "event-field",
@@ -162,9 +168,8 @@ def record_event_class(ctx: ClassDefContext) -> None:
         for keyword in field.keywords(config) if field.in_init else []:
             if keyword in EMIT_PARAMETERS:
                 ctx.api.fail(
-                    f'Event field "{field.name}" can never be passed to emit_event(), whose own '
-                    f'parameter "{keyword}" takes that keyword; rename the field '
-                    f"(or give it an alias)",
+                    f'Event field "{field.name}" can never be passed to emit_event(), '
+                    f"{RESERVED_KEYWORDS[keyword]}; rename the field (or give it an alias)",
                     _statement_for(ctx.cls, field.name) or ctx.cls,
                     code=EVENT_FIELD,
                 )

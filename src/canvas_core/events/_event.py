@@ -142,19 +142,25 @@ class Event(BaseModel):
             kept_parametrizations.add(cls)
 
 
-# emit_event()'s own keyword parameter: a field of that name could never be passed.
-_RESERVED_FIELD_NAMES = frozenset({"origin"})
+# Keywords a field cannot be passed as, why, and a better name. ``origin`` is
+# emit_event()'s own parameter; ``fields`` names its ``**fields``, which pyright
+# binds such a keyword to ("Argument missing for parameter 'fields'").
+_RESERVED_FIELD_NAMES = {
+    "origin": ("takes 'origin' itself (where the event comes from)", "source"),
+    "fields": ("names its '**fields' parameter 'fields', which type checkers bind that keyword to", "field_names"),
+}
 
 
 def _reject_reserved_field_names(event_type: type[Event]) -> None:
     for name, field in event_type.model_fields.items():
         if field.init is False:
             continue
-        for passed_as in {name, field.alias} & _RESERVED_FIELD_NAMES:
+        for passed_as in {name, field.alias} & _RESERVED_FIELD_NAMES.keys():
+            reason, better_name = _RESERVED_FIELD_NAMES[passed_as]
             raise TypeError(
                 f"{event_type.__qualname__}.{name}: an event field cannot be passed as {passed_as!r}, "
-                f"because emit_event(event_type, origin=..., **fields) takes {passed_as!r} itself "
-                f"(where the event comes from); rename the field, e.g. to 'source'"
+                f"because emit_event(event_type, origin=..., **fields) {reason}; "
+                f"rename the field, e.g. to {better_name!r}"
             )
 
 
