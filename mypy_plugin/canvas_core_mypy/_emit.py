@@ -48,7 +48,7 @@ from mypy.types import (
     get_proper_type,
 )
 
-from ._fields import EMIT_PARAMETERS, EVENT_FULLNAME, class_spec, effective_config, event_mro
+from ._fields import EMIT_PARAMETERS, EVENT_FULLNAME, FieldSpec, class_spec, effective_config, event_mro
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,7 +203,9 @@ def _parameters(target: _Target) -> list[_Parameter] | None:
     """
     info = target.instance.type
     config = effective_config(info)
-    by_field: dict[str, list[_Parameter]] = {}  # a subclass redefining a field replaces its entry
+    by_field: dict[str, tuple[FieldSpec, TypeInfo]] = {}  # a subclass redefining a field replaces its entry
+    generators: dict[str, str] = {}
+    generator = ""
     custom_init = None
     for base in event_mro(info):
         spec = class_spec(base)
@@ -215,23 +217,40 @@ def _parameters(target: _Target) -> list[_Parameter] | None:
             custom_init = base
         for field in spec.fields.values():
             by_field.pop(field.name, None)
-            symbol = base.names.get(field.name)
-            if symbol is None or not isinstance(symbol.node, Var) or symbol.node.is_classvar:
-                continue
-            if not field.in_init or field.name in EMIT_PARAMETERS:
-                continue
-            field_type = _member_type(symbol.node.type, target.instance, base)
-            keywords = field.keywords(config)
-            path_keywords = field.path_keywords(config)
-            # With two accepted names, either will do: neither alone is required.
-            required = not field.has_default and len(keywords) + len(path_keywords) == 1 and not field.dynamic_alias
-            parameters = [_Parameter(keyword, field_type, required) for keyword in keywords]
-            parameters += [_Parameter(keyword, AnyType(TypeOfAny.special_form), required) for keyword in path_keywords]
-            if field.dynamic_alias:
-                parameters.append(_Parameter(ANY_KEYWORD, AnyType(TypeOfAny.special_form), required=False))
-            by_field[field.name] = [p for p in parameters if p.name not in EMIT_PARAMETERS]
+            by_field[field.name] = (field, base)
+        # Pydantic names each field (its own and inherited ones) with the alias
+        # generator of every class from then on; one set to None keeps the names.
+        generator = str(spec.config.get("alias_generator", generator))
+        if generator:
+            generators.update(dict.fromkeys(by_field, generator))
 
-    unique = {parameter.name: parameter for parameters in by_field.values() for parameter in parameters}
+    parameters_by_field: dict[str, list[_Parameter]] = {}
+    for field, base in by_field.values():
+        symbol = base.names.get(field.name)
+        if symbol is None or not isinstance(symbol.node, Var) or symbol.node.is_classvar:
+            continue
+        if not field.in_init or field.name in EMIT_PARAMETERS:
+            continue
+        field = field.named_by(generators.get(field.name, ""))
+        field_type = _member_type(symbol.node.type, target.instance, base)
+        keywords = field.keywords(config)
+        path_keywords = field.path_keywords(config)
+        # With two accepted names, either will do: neither alone is required.
+        required = (
+            not field.has_default
+            and len(keywords) + len(path_keywords) == 1
+            and not field.dynamic_alias
+            and not config.opaque
+        )
+        parameters = [_Parameter(keyword, field_type, required) for keyword in keywords]
+        parameters += [_Parameter(keyword, AnyType(TypeOfAny.special_form), required) for keyword in path_keywords]
+        if field.dynamic_alias:
+            parameters.append(_Parameter(ANY_KEYWORD, AnyType(TypeOfAny.special_form), required=False))
+        parameters_by_field[field.name] = [p for p in parameters if p.name not in EMIT_PARAMETERS]
+    if config.extra or config.opaque:  # extra="allow"/"ignore", or settings the plugin cannot read
+        parameters_by_field[ANY_KEYWORD] = [_Parameter(ANY_KEYWORD, AnyType(TypeOfAny.special_form), required=False)]
+
+    unique = {parameter.name: parameter for parameters in parameters_by_field.values() for parameter in parameters}
     if custom_init is not None:
         return _with_custom_init(target, custom_init, unique)
     return list(unique.values())
