@@ -155,7 +155,7 @@ def _reject_reserved_field_names(event_type: type[Event]) -> None:
     for name, field in event_type.model_fields.items():
         if field.init is False:
             continue
-        for passed_as in {name, field.alias} & _RESERVED_FIELD_NAMES.keys():
+        for passed_as in _RESERVED_FIELD_NAMES.keys() & {name, field.alias}:
             reason, better_name = _RESERVED_FIELD_NAMES[passed_as]
             raise TypeError(
                 f"{event_type.__qualname__}.{name}: an event field cannot be passed as {passed_as!r}, "
