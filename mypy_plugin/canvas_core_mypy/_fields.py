@@ -10,6 +10,8 @@ class's variables at check time, where mypy has them fully analysed.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
@@ -17,6 +19,7 @@ from mypy.errorcodes import MISC, ErrorCode
 from mypy.nodes import (
     ARG_STAR,
     ARG_STAR2,
+    MDEF,
     AssignmentStmt,
     CallExpr,
     ClassDef,
@@ -31,16 +34,20 @@ from mypy.nodes import (
     OverloadedFuncDef,
     RefExpr,
     StrExpr,
+    SymbolTableNode,
     TempNode,
     TypeInfo,
+    Var,
 )
 from mypy.plugin import ClassDefContext
 from mypy.server.trigger import make_trigger
+from mypy.types import LiteralType
 
 from ._aliases import GENERATORS
 
 EVENT_FULLNAME: Final = "canvas_core.events._event.Event"
 METADATA_KEY: Final = "canvas_core"
+FINGERPRINT: Final = "__canvas_core_spec__"
 FIELD_SPECIFIERS: Final = frozenset({"pydantic.fields.Field", "pydantic.Field"})
 ALIAS_GENERATOR_CLASSES: Final = frozenset({"pydantic.aliases.AliasGenerator", "pydantic.AliasGenerator"})
 # Keywords no field can be passed as, as canvas-core rejects them at class
@@ -193,6 +200,7 @@ def record_event_class(ctx: ClassDefContext) -> None:
     info = ctx.cls.info
     spec = _read_class_body(ctx)
     info.metadata[METADATA_KEY] = spec.serialize()
+    _add_fingerprint(ctx, info, spec)
 
     config = effective_config(info)
     for field in spec.fields.values():
@@ -207,6 +215,22 @@ def record_event_class(ctx: ClassDefContext) -> None:
     _add_dependencies(ctx, info)
 
 
+def _add_fingerprint(ctx: ClassDefContext, info: TypeInfo, spec: ClassSpec) -> None:
+    """Give the class a member whose type changes whenever what the plugin read from its body does.
+
+    The daemon re-checks what depends on a name only when that name's type
+    changes; metadata is not compared. A setting such as
+    ``populate_by_name=False`` changes no type at all, so this member carries
+    it: a hash of the class's spec, as a literal string type.
+    """
+    digest = hashlib.blake2b(json.dumps(spec.serialize(), sort_keys=True).encode(), digest_size=8).hexdigest()
+    fingerprint = Var(FINGERPRINT, LiteralType(digest, ctx.api.named_type("builtins.str")))
+    fingerprint.info = info
+    fingerprint._fullname = f"{info.fullname}.{FINGERPRINT}"
+    fingerprint.is_classvar = True
+    info.names[FINGERPRINT] = SymbolTableNode(MDEF, fingerprint, plugin_generated=True)
+
+
 def _add_dependencies(ctx: ClassDefContext, info: TypeInfo) -> None:
     # Under the daemon, a call ``emit_event(E, ...)`` depends on ``<E>`` (its
     # first argument) but not on E's fields: mypy's own dependencies cover the
@@ -216,6 +240,8 @@ def _add_dependencies(ctx: ClassDefContext, info: TypeInfo) -> None:
     class_trigger = make_trigger(info.fullname)
     for base in event_mro(info):
         ctx.api.add_plugin_dependency(make_trigger(f"{base.fullname}.__init__"), class_trigger)
+        # Settings and defaults, here or in a base class (see _add_fingerprint).
+        ctx.api.add_plugin_dependency(make_trigger(f"{base.fullname}.{FINGERPRINT}"), class_trigger)
         base_spec = class_spec(base)
         for name in base_spec.fields if base_spec is not None else ():
             ctx.api.add_plugin_dependency(make_trigger(f"{base.fullname}.{name}"), class_trigger)
