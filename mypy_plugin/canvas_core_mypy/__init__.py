@@ -24,6 +24,7 @@ from mypy.types import FunctionLike, get_proper_type
 
 from ._emit import EMIT_FUNCTIONS, emit_event_signature, emit_event_signature_if_emit, is_emit_function
 from ._fields import EVENT_FULLNAME, record_event_class
+from ._handle import HANDLE_EVENT_FULLNAME, handle_event_signature
 from ._setting_model import GET_SETTING_MODEL_FULLNAME, alias_setting_model, read_setting_model
 
 __all__ = ["CanvasCorePlugin", "__version__", "plugin"]
@@ -43,6 +44,8 @@ class CanvasCorePlugin(Plugin):
     def get_function_signature_hook(self, fullname: str) -> Callable[[FunctionSigContext], FunctionLike] | None:
         # Claimed by the callee's identity, not its spelling: ``emit = emit_event``
         # (or a walrus) binds a variable whose type is emit_event's signature.
+        if fullname == HANDLE_EVENT_FULLNAME:
+            return functools.partial(handle_event_signature, lookup=self.lookup_fully_qualified)
         if fullname in EMIT_FUNCTIONS:
             return functools.partial(emit_event_signature, lookup=self.lookup_fully_qualified)
         if "." not in fullname:
