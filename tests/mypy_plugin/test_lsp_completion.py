@@ -126,9 +126,11 @@ def server(tmp_path: Path) -> Any:
     executable = shutil.which("basedpyright-langserver", path=str(Path(sys.executable).parent))
     if executable is None:
         pytest.skip("basedpyright-langserver is not installed next to this Python (the dev group installs it)")
-    venv = Path(sys.prefix)
+    # This interpreter's own import path: an environment layered by
+    # `uv run --with` is no single virtualenv pyright could be pointed at.
+    search_paths = [entry for entry in sys.path if entry and Path(entry).is_dir()]
     (tmp_path / "pyrightconfig.json").write_text(
-        json.dumps({"venvPath": str(venv.parent), "venv": venv.name, "reportMissingModuleSource": False})
+        json.dumps({"extraPaths": search_paths, "reportMissingModuleSource": False})
     )
     try:
         connection = LanguageServer([executable, "--stdio"], tmp_path)
