@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import threading
 import time
+import traceback
 from contextlib import AbstractContextManager
 from types import TracebackType
 
@@ -42,8 +43,8 @@ except ImportError as exc:
 
 from canvas_core import __version__
 from canvas_core.events import Emission, Instrument, add_instrument, remove_instrument
-from canvas_core.events._registry import Handler, describe_callable
-from canvas_core.events._reporting import describe_origin
+from canvas_core.events._describe import describe_callable, describe_exception, describe_origin
+from canvas_core.events._registry import Handler
 
 __all__ = ["OpenTelemetryInstrument", "instrument", "is_instrumented", "uninstrument"]
 
@@ -120,13 +121,15 @@ class _EmissionScope:
     ) -> None:
         otel_context.detach(self._token)
         span = self._span
-        if exc is not None:  # only a BaseException (KeyboardInterrupt...) gets through the dispatcher
-            span.record_exception(exc)
-            span.set_status(Status(StatusCode.ERROR, type(exc).__qualname__))
-            span.set_attribute(EMISSION_OUTCOME, "interrupted")
-        else:
-            span.set_attribute(EMISSION_OUTCOME, "failure" if self._emission.failures else "success")
-        span.end()
+        try:
+            if exc is not None:  # only a BaseException (KeyboardInterrupt...) gets through the dispatcher
+                _record_exception(span, exc)
+                span.set_status(Status(StatusCode.ERROR, type(exc).__qualname__))
+                span.set_attribute(EMISSION_OUTCOME, "interrupted")
+            else:
+                span.set_attribute(EMISSION_OUTCOME, "failure" if self._emission.failures else "success")
+        finally:
+            span.end()
 
 
 class _HandlerScope:
@@ -156,18 +159,44 @@ class _HandlerScope:
         otel_context.detach(self._token)
         span = self._span
         attributes = self._attributes
-        if exc is None:
-            attributes[HANDLER_OUTCOME] = "success"
-            span.set_attribute(HANDLER_OUTCOME, "success")
-        else:
-            attributes[HANDLER_OUTCOME] = "failure"
-            attributes[EXCEPTION_TYPE] = type(exc).__qualname__
-            span.set_attributes({HANDLER_OUTCOME: "failure", EXCEPTION_TYPE: type(exc).__qualname__})
-            span.record_exception(exc)
-            span.set_status(Status(StatusCode.ERROR, f"{type(exc).__qualname__}: {exc}"))
-            self._instrument.handler_failures.add(1, attributes)
-        span.end()
-        self._instrument.handler_duration.record(duration, attributes)
+        try:
+            if exc is None:
+                attributes[HANDLER_OUTCOME] = "success"
+                span.set_attribute(HANDLER_OUTCOME, "success")
+            else:
+                attributes[HANDLER_OUTCOME] = "failure"
+                attributes[EXCEPTION_TYPE] = type(exc).__qualname__
+                self._instrument.handler_failures.add(1, attributes)
+                span.set_attributes({HANDLER_OUTCOME: "failure", EXCEPTION_TYPE: type(exc).__qualname__})
+                _record_exception(span, exc)
+                span.set_status(Status(StatusCode.ERROR, describe_exception(exc)))
+        finally:
+            # Whatever the exception does when described, the span ends and the
+            # call is measured; the handler's own exception is what gets reported.
+            span.end()
+            self._instrument.handler_duration.record(duration, attributes)
+
+
+def _record_exception(span: Span, exc: BaseException) -> None:
+    """``span.record_exception(exc)``, also for an exception whose ``__str__`` raises.
+
+    The SDK calls ``str(exc)``; when that fails, the same semantic-convention
+    event is added by hand with a message that says so.
+    """
+    try:
+        str(exc)
+    except Exception:
+        span.add_event(
+            "exception",
+            {
+                "exception.type": type(exc).__qualname__,
+                "exception.message": describe_exception(exc),
+                "exception.stacktrace": "".join(traceback.format_exception(exc)),
+                "exception.escaped": "False",
+            },
+        )
+    else:
+        span.record_exception(exc)
 
 
 _lock = threading.Lock()

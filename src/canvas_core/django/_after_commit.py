@@ -10,7 +10,8 @@ from typing import Any, TypeVar
 from django.db import DEFAULT_DB_ALIAS, transaction
 
 from canvas_core.events import Event
-from canvas_core.events._registry import check_handler, describe_callable
+from canvas_core.events._describe import describe_callable
+from canvas_core.events._registry import check_handler
 from canvas_core.events._reporting import report_failure
 
 __all__ = ["after_commit"]

@@ -24,6 +24,7 @@ from django.db import DatabaseError, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from canvas_core.events import Event, emit_event
+from canvas_core.events._adapters import reject_awaitable
 from canvas_core.events._dispatch import emit_guarded
 
 __all__ = ["deliver"]
@@ -73,7 +74,9 @@ def _run_guarded(connection: BaseDatabaseWrapper, handler: Callable[[Any], objec
     failure: Exception | None = None
     with connection.execute_wrapper(savepoint):
         try:
-            handler(event)
+            result = handler(event)
+            if result is not None:
+                reject_awaitable(result, handler)
         except Exception as exc:
             failure = exc
     sid = savepoint.sid

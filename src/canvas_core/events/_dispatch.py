@@ -9,9 +9,10 @@ from typing import Any, ParamSpec, TypeVar
 
 from pydantic import ValidationError
 
-from ._adapters import AsyncHandler
+from ._adapters import ASYNC_RUNS, AsyncHandler, reject_awaitable
+from ._describe import describe_callable
 from ._event import Event, EventValidationError
-from ._registry import Handler, Registration, Registry, check_target, describe_callable
+from ._registry import Handler, Registration, Registry, check_target
 from ._reporting import EventNestingError, HandlerFailed, log_failure, logger, report_failure
 
 __all__ = [
@@ -88,7 +89,7 @@ def emit_event(event_type: Callable[P, E], /, origin: object = None, *args: P.ar
         )
     try:
         build, handlers = _plans[event_type, origin]  # type: ignore[index]
-    except (KeyError, TypeError):  # a miss, or an unhashable origin
+    except Exception:  # a miss, an unhashable origin, or one whose __hash__ raises
         build, handlers = registry.plan(event_type, origin)  # type: ignore[arg-type]
     try:
         event = build(fields)
@@ -107,7 +108,9 @@ def emit_event(event_type: Callable[P, E], /, origin: object = None, *args: P.ar
     try:
         for handler in handlers:
             try:
-                handler(event)
+                result = handler(event)
+                if result is not None:  # a sync handler returning a coroutine is a failure, not a warning
+                    reject_awaitable(result, handler)
             except Exception as exc:  # isolate; BaseException (KeyboardInterrupt...) propagates
                 report_failure(event, origin, handler, exc)
     finally:
@@ -142,18 +145,23 @@ async def aemit_event(event_type: Callable[P, E], /, origin: object = None, *arg
     try:
         for handler in handlers:
             try:
-                if type(handler) is AsyncHandler:
-                    await handler.handler(event)
+                kind = type(handler)
+                if kind is AsyncHandler:
+                    await handler.handler(event)  # type: ignore[attr-defined]
+                elif kind in ASYNC_RUNS:  # instruments are installed: their run awaits async handlers
+                    await handler.arun(event)  # type: ignore[attr-defined]
                 else:
-                    handler(event)
+                    result = handler(event)
+                    if result is not None:
+                        reject_awaitable(result, handler)
             except Exception as exc:
-                await _areport_failure(event, origin, handler, exc)
+                await areport_failure(event, origin, handler, exc)
     finally:
         _async_depth.reset(token)
     return event  # type: ignore[return-value]
 
 
-async def _areport_failure(event: Event, origin: object, handler: Callable[..., Any], exc: Exception) -> None:
+async def areport_failure(event: Event, origin: object, handler: Callable[..., Any], exc: Exception) -> None:
     handler = log_failure(event, origin, handler, exc)
     if isinstance(event, HandlerFailed):
         return
@@ -172,7 +180,7 @@ def _build_and_plan(
     """
     try:
         build, handlers = _plans[event_type, origin]
-    except (KeyError, TypeError):
+    except Exception:  # as in emit_event
         build, handlers = registry.plan(event_type, origin)
     try:
         event = build(fields)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Hashable
 from typing import Any, NamedTuple
 
 from ._adapters import AsyncHandler, HandlerAdapter
+from ._describe import describe_callable, describe_origin
 from ._event import Event, builder_for
 from ._generics import event_type_matches
 
@@ -276,15 +277,15 @@ class Registry:
                 if len(self.plans) >= _MAX_PLANS:
                     self.plans.clear()
                 self.plans[event_type, origin] = plan
-            except TypeError:
-                pass  # an unhashable origin: correct, just not cached
+            except Exception:
+                pass  # an unhashable origin (or one whose __hash__ raises): correct, just not cached
             return plan
 
     def cached_handlers(self, event_type: type[Event], origin: object) -> tuple[Handler, ...]:
         """Handlers for an already built event's class (its plan is computed when missing)."""
         try:
             plan = self.plans[event_type, origin]
-        except (KeyError, TypeError):
+        except Exception:  # a miss, or an origin that cannot be hashed
             plan = self.plan(event_type, origin)
         handlers = plan[1]
         assert handlers is not None  # a built event's class is never an unparametrized generic
@@ -343,8 +344,19 @@ def check_target(event_type: object, origin: object) -> None:
 def check_handler(handler: object) -> None:
     """Raise :class:`TypeError` unless ``handler`` can be called with the event alone."""
     if not callable(handler):
-        raise TypeError(f"handle_event() decorates a callable, got {handler!r}")
+        raise TypeError(f"handle_event() decorates a callable, got {describe_origin(handler)}")
     name = describe_callable(handler)
+    call_method = None if inspect.isroutine(handler) else type(handler).__call__
+    for kind, test in (
+        ("a generator", inspect.isgeneratorfunction),
+        ("an async generator", inspect.isasyncgenfunction),
+    ):
+        if test(handler) or test(call_method):
+            raise TypeError(
+                f"handler {name} is {kind} function: calling it only creates {kind} and runs none of its code, "
+                "so it would never handle anything. Remove the `yield` (handlers return nothing), or call "
+                "the generator from a plain handler"
+            )
     try:
         signature = inspect.signature(handler)
     except (TypeError, ValueError):
@@ -353,12 +365,3 @@ def check_handler(handler: object) -> None:
         signature.bind(object())
     except TypeError:
         raise TypeError(f"handler {name}{signature} must accept exactly one positional argument, the event") from None
-
-
-def describe_callable(handler: object) -> str:
-    """``module.qualname`` of a handler, for logs and errors."""
-    if isinstance(handler, functools.partial):
-        return f"functools.partial({describe_callable(handler.func)})"
-    module = getattr(handler, "__module__", None)
-    qualname = getattr(handler, "__qualname__", None) or type(handler).__qualname__
-    return f"{module}.{qualname}" if module else qualname
