@@ -106,7 +106,7 @@ def origin_matches(registered: object, emitted: object) -> bool:
     both be classes with ``emitted`` a subclass of ``registered`` (a handler
     scoped to a model hears about its proxy models too).
     """
-    if registered is None:
+    if registered is None or registered is emitted:  # identity first, as dict lookups do (nan, broken __eq__)
         return True
     if isinstance(registered, type) and isinstance(emitted, type):
         return issubclass(emitted, registered)
