@@ -15,7 +15,11 @@ Traces
     under its own. Attributes: ``canvas.event.type``, ``canvas.event.origin``,
     ``canvas.event.handler_count`` and ``canvas.emission.outcome`` on emission
     spans; ``canvas.event.type``, ``canvas.handler.name`` and
-    ``canvas.handler.outcome`` on handler spans. A failed handler's span
+    ``canvas.handler.outcome`` on handler spans. Emission spans also carry
+    what :func:`canvas_core.events.context` says (``canvas.context.actor``,
+    ``canvas.context.request_id``, ``canvas.context.reason``,
+    ``canvas.context.extra.<key>``); metrics never do, their values being
+    unbounded. A failed handler's span
     records the exception and has status ERROR. Spans cover running the
     handlers; validation happens before and is not traced.
 
@@ -29,8 +33,10 @@ from __future__ import annotations
 import threading
 import time
 import traceback
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from types import TracebackType
+from typing import Any
 
 try:
     from opentelemetry import context as otel_context
@@ -42,7 +48,7 @@ except ImportError as exc:
     ) from exc
 
 from canvas_core import __version__
-from canvas_core.events import Emission, Instrument, add_instrument, remove_instrument
+from canvas_core.events import Emission, Instrument, add_instrument, current_context, remove_instrument
 from canvas_core.events._describe import describe_callable, describe_exception, describe_origin
 from canvas_core.events._registry import Handler
 
@@ -54,6 +60,8 @@ SCOPE_NAME = "canvas_core.events"
 EVENT_TYPE = "canvas.event.type"
 EVENT_ORIGIN = "canvas.event.origin"
 HANDLER_COUNT = "canvas.event.handler_count"
+CONTEXT_PREFIX = "canvas.context."
+"""Prefix of emission span attributes from :func:`canvas_core.events.context` (``canvas.context.actor``...)."""
 EMISSION_OUTCOME = "canvas.emission.outcome"
 HANDLER_NAME = "canvas.handler.name"
 HANDLER_OUTCOME = "canvas.handler.outcome"
@@ -108,10 +116,11 @@ class _EmissionScope:
             EVENT_ORIGIN: describe_origin(emission.origin),
         }
         self._instrument.emissions.add(1, attributes)
-        span = self._instrument.tracer.start_span(
-            f"emit {event_type.__qualname__}",
-            attributes={**attributes, HANDLER_COUNT: len(emission.handlers)},
-        )
+        span_attributes: dict[str, Any] = {**attributes, HANDLER_COUNT: len(emission.handlers)}
+        context = current_context()
+        if context:  # who, which request, why (events.context()); not on metrics: unbounded values
+            span_attributes.update({f"{CONTEXT_PREFIX}{key}": value for key, value in _flat(context.as_dict())})
+        span = self._instrument.tracer.start_span(f"emit {event_type.__qualname__}", attributes=span_attributes)
         self._span = span
         self._token = otel_context.attach(trace.set_span_in_context(span))
         return span
@@ -130,6 +139,14 @@ class _EmissionScope:
                 span.set_attribute(EMISSION_OUTCOME, "failure" if self._emission.failures else "success")
         finally:
             span.end()
+
+
+def _flat(values: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    for key, value in values.items():
+        if isinstance(value, dict):
+            yield from ((f"{key}.{inner}", item) for inner, item in value.items())
+        else:
+            yield key, value
 
 
 class _HandlerScope:

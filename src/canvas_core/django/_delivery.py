@@ -36,6 +36,7 @@ def deliver(event_type: type[Event], origin: type[Any], using: str, fields: dict
     Handlers run as with :func:`emit_event`; inside an atomic block each runs
     behind a lazily created savepoint (see the module docstring).
     """
+    fields["database"] = using
     connection = connections[using]
     if not connection.in_atomic_block:
         return emit_event(event_type, origin=origin, **fields)
