@@ -155,9 +155,14 @@ def test_a_pre_handlers_change_to_the_record_is_reported_not_silently_dropped(
 def test_a_rolled_back_update_leaves_the_rows_and_post_events_ran_inside_it(recorder: Recorder) -> None:
     Counter.objects.create(name="a", count=1)
     recorder.listen(Counter, events.PostRecordUpdate)
-    with pytest.raises(RuntimeError), transaction.atomic():
-        Counter.objects.update(count=9)
-        raise RuntimeError
+
+    def update_then_fail() -> None:
+        with transaction.atomic():
+            Counter.objects.update(count=9)
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        update_then_fail()
     assert recorder.diffs() == [{"count": (1, 9)}]
     assert Counter.objects.get().count == 1
 

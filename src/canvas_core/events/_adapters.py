@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from ._describe import describe_callable
 
-__all__ = ["ASYNC_RUNS", "AsyncHandler", "AsyncHandlerError", "HandlerAdapter", "reject_awaitable"]
+__all__ = ["ASYNC_RUNS", "AsyncHandler", "AsyncHandlerError", "FieldFilter", "HandlerAdapter", "reject_awaitable"]
 
 
 class AsyncHandlerError(RuntimeError):
@@ -102,3 +102,48 @@ def reject_awaitable(result: object, handler: Callable[..., object]) -> None:
 # Plan entries that aemit_event awaits through their ``arun(event)`` (instrumented runs
 # add their type here); any other entry that is not an AsyncHandler is called plainly.
 ASYNC_RUNS: set[type[object]] = set()
+
+
+class FieldFilter(HandlerAdapter):
+    """Runs a handler of update events only when its diff names one of ``fields``.
+
+    ``handle_event(PostRecordUpdate, origin=Setting, fields={"value"})`` stores
+    this in the plan; ``runner`` is what would run otherwise (the handler, or
+    its async or background adapter).
+    """
+
+    __slots__ = ("fields", "runner")
+
+    def __init__(
+        self, handler: Callable[[Any], object], runner: Callable[[Any], object], fields: frozenset[str]
+    ) -> None:
+        super().__init__(handler)
+        self.runner = runner
+        self.fields = fields
+
+    def __call__(self, event: Any) -> object:
+        if self.fields.isdisjoint(event.diff):
+            return None
+        return self.runner(event)
+
+    async def arun(self, event: Any) -> None:
+        if self.fields.isdisjoint(event.diff):
+            return
+        runner = self.runner
+        if type(runner) is AsyncHandler:
+            await runner.handler(event)
+        else:
+            result = runner(event)
+            if result is not None:
+                reject_awaitable(result, self.handler)
+
+
+class BackgroundFieldFilter(FieldFilter):
+    """A :class:`FieldFilter` in front of a background handler (plans run those last)."""
+
+    __slots__ = ()
+
+    background = True
+
+
+ASYNC_RUNS.update((FieldFilter, BackgroundFieldFilter))

@@ -172,8 +172,11 @@ class _InstrumentedRun:
                     with ExitStack() as handler_scopes:
                         for instrument in hooks:
                             handler_scopes.enter_context(instrument.handler(emission, handler))
-                        if type(handler) is AsyncHandler:
-                            await handler.handler(event)
+                        kind = type(handler)
+                        if kind is AsyncHandler:
+                            await handler.handler(event)  # type: ignore[attr-defined]
+                        elif kind in ASYNC_RUNS:
+                            await handler.arun(event)  # type: ignore[attr-defined]
                         else:
                             _call_directly(handler, event)
                 except Exception as exc:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import functools
 import inspect
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Collection, Hashable, Iterable
 from typing import Any, NamedTuple
 
-from ._adapters import AsyncHandler, HandlerAdapter
+from ._adapters import AsyncHandler, BackgroundFieldFilter, FieldFilter, HandlerAdapter
 from ._describe import describe_callable, describe_origin
 from ._event import Event, builder_for
 from ._generics import event_type_matches
@@ -131,6 +131,10 @@ class Registry:
         # models only when some handler can receive their record events).
         # Never called while dispatching.
         self.listeners: list[Callable[[], object]] = []
+        # Functions integrations add to name the fields of an origin (the
+        # Django one: a model's fields), for checking ``fields=`` filters. Each
+        # returns None for an origin it does not know.
+        self.field_names: list[Callable[[object], Collection[str] | None]] = []
         # Set while instruments are installed: turns a plan's handlers into
         # the instrumented run (see ``_instruments``).
         self._wrap_handlers: Callable[[object, tuple[Handler, ...]], tuple[Handler, ...]] | None = None
@@ -138,10 +142,20 @@ class Registry:
     # -- writes ---------------------------------------------------------------
 
     def add(
-        self, event_type: type[Event], origin: Hashable | None, handler: Handler, *, background: bool = False
+        self,
+        event_type: type[Event],
+        origin: Hashable | None,
+        handler: Handler,
+        *,
+        background: bool = False,
+        fields: frozenset[str] | None = None,
     ) -> None:
         check_registration(event_type, origin, handler)
+        if fields is not None:
+            check_fields(event_type, origin, fields, self.field_names)
         runner = _runner_for(event_type, handler, background)
+        if fields is not None:
+            runner = (BackgroundFieldFilter if background else FieldFilter)(handler, runner, fields)
         with self._lock:
             handlers = self._by_type.setdefault(event_type, {}).setdefault(origin, {})
             registered = handlers.get(handler)
@@ -150,6 +164,13 @@ class Registry:
                     raise ValueError(
                         f"handler {describe_callable(handler)} is already registered for {event_type.__qualname__} "
                         f"with background={not background}; remove_handler() it first to change how it runs"
+                    )
+                registered_fields = registered.fields if isinstance(registered, FieldFilter) else None
+                if registered_fields != fields:
+                    raise ValueError(
+                        f"handler {describe_callable(handler)} is already registered for {event_type.__qualname__} "
+                        f"with fields={sorted(registered_fields) if registered_fields else None}; "
+                        "remove_handler() it first to change its field filter"
                     )
                 return  # registering twice registers once
             handlers[handler] = runner
@@ -339,6 +360,36 @@ def check_target(event_type: object, origin: object) -> None:
             f"handle_event() origin must be hashable, got an unhashable {type(origin).__qualname__}; "
             "use a class, a module, a string or another hashable object"
         ) from None
+
+
+def check_fields(
+    event_type: type[Event],
+    origin: object,
+    fields: object,
+    field_names: Iterable[Callable[[object], Collection[str] | None]] = (),
+) -> None:
+    """Raise :class:`TypeError` unless ``fields`` can filter ``event_type`` emitted from ``origin``."""
+    if not isinstance(fields, frozenset) or not all(isinstance(name, str) for name in fields):
+        raise TypeError(f"handle_event(fields=...) takes a set of field names, e.g. fields={{'value'}}; got {fields!r}")
+    if not fields:
+        raise TypeError("handle_event(fields=...) needs at least one field name (or leave fields out)")
+    if "diff" not in event_type.model_fields:
+        raise TypeError(
+            f"handle_event(fields=...) filters update events by their diff, and {event_type.__qualname__} has none; "
+            "use it with PreRecordUpdate or PostRecordUpdate"
+        )
+    for names_of in field_names:
+        known = names_of(origin)
+        if known is None:
+            continue
+        unknown = sorted(fields - set(known))
+        if unknown:
+            raise TypeError(
+                f"handle_event(fields=...): {', '.join(map(repr, unknown))} "
+                f"{'is not a field' if len(unknown) == 1 else 'are not fields'} of {describe_origin(origin)}; "
+                f"its fields are {', '.join(sorted(known))}"
+            )
+        return
 
 
 def check_handler(handler: object) -> None:
