@@ -95,6 +95,7 @@ class SettingTypeError(TypeError):
 # key -> (value, or MISSING for "no such row"; monotonic time it was read)
 _cache: dict[str, tuple[Any, float]] = {}
 _cache_lock = threading.Lock()
+_now = time.monotonic  # the cache's clock (a test moves it)
 # Bumped by every invalidation: a read that started before one must not fill the cache.
 _generation = 0
 
@@ -111,7 +112,7 @@ def _cache_seconds() -> float:
 def _read(key: str) -> Any:
     """The stored value of ``key`` (MISSING if there is no such row), from the cache or the database."""
     seconds = _cache_seconds()
-    now = time.monotonic()
+    now = _now()
     cached = _cache.get(key)
     if cached is not None and now - cached[1] < seconds:
         return cached[0]
