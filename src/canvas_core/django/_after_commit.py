@@ -59,6 +59,7 @@ def after_commit(handler: Callable[[E], object]) -> Callable[[E], None]:
         using = getattr(getattr(record, "_state", None), "db", None) or DEFAULT_DB_ALIAS
         transaction.on_commit(functools.partial(_run, handler, frozen), using=using)
 
+    schedule.canvas_after_commit = True  # type: ignore[attr-defined]  # read by `canvas-events handlers`
     return schedule
 
 
