@@ -8,8 +8,11 @@
 Each call becomes one :class:`logging.LogRecord` on the standard logger of the
 same name, so existing handlers, ``pytest``'s ``caplog`` and error-reporting
 SDKs see it. Its message is the event text followed by the fields in logfmt
-(``A setting was changed. setting=site_name old_value=a new_value=b``); the
-fields themselves are on the record as ``record.fields`` (a dict), for
+(``A setting was changed. setting=site_name old_value=a new_value=b``), made
+like the logging module's own ``logger.info("Paid %s", amount)``: the template
+(``record.msg``, ``A setting was changed. setting=%s old_value=%s ...``) is
+the same for every value, so error trackers group by it. The fields
+themselves are on the record as ``record.fields`` (a dict), for
 formatters and handlers that want them structured. Context bound with
 :func:`structlog.contextvars.bind_contextvars` is included.
 
@@ -129,14 +132,20 @@ def _to_stdlib(
     kwargs["stacklevel"] = kwargs.get("stacklevel", 1) + 3
     text = str(event_dict.pop("event", ""))
     fields = dict(event_dict)
-    message = text
-    if fields:
-        readable = {key: _readable(value) for key, value in fields.items()}
-        message = f"{text} {_logfmt(logger, method_name, readable)}"
     # canvas_event: the text alone, so that our formatters can render the fields their own way.
     kwargs["extra"] = {"fields": fields, "canvas_event": text}
-    # The message may contain '%': pass it as an argument so it is never formatted.
-    return ("%s", message), kwargs
+    if not fields:
+        return (text,), kwargs  # no arguments: the logging module does not %-format it
+    # The message is a template with the values as its arguments, as with logging's own
+    # logger.info("Paid %s", amount): error trackers group records by the template, so one
+    # kind of error is one issue whatever its values. The text itself is never formatted.
+    template = [text.replace("%", "%%")]
+    values: list[str] = []
+    for key, value in fields.items():
+        pair = _logfmt(logger, method_name, {key: _readable(value)})
+        template.append(f"{key.replace('%', '%%')}=%s")
+        values.append(pair[len(key) + 1 :])
+    return (" ".join(template), *values), kwargs
 
 
 _PROCESSORS: list[Any] = [
