@@ -251,3 +251,37 @@ def test_a_json_consumer_gets_back_exactly_what_was_logged(text: str, fields: di
     received = json.loads(line)
     assert received.pop("event") == text
     assert {key: received[key] for key in fields} == fields
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    text=st.text(),
+    fields=st.dictionaries(
+        st.from_regex(r"[a-z][a-z0-9_%]{0,10}", fullmatch=True).filter(
+            lambda k: k not in ("exc_info", "stack_info", "stacklevel")
+        ),
+        _json_values,
+        max_size=4,
+    ),
+)
+def test_the_message_is_the_text_then_logfmt_and_its_template_holds_no_value(
+    text: str, fields: dict[str, object]
+) -> None:
+    """``record.msg % record.args`` is the readable line; the template names the fields, never their values."""
+    kept: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = kept.append  # type: ignore[method-assign, assignment]
+    logger = logging.getLogger("template")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        canvas_logging.get_logger("template").info(text, **fields)
+    finally:
+        logger.removeHandler(handler)
+    (record,) = kept
+    pairs = [f"{key}={value}" for key, value in zip(fields, record.args or (), strict=True)]
+    assert record.getMessage() == " ".join([text, *pairs])
+    if fields:
+        assert record.msg == " ".join([text.replace("%", "%%"), *(f"{key.replace('%', '%%')}=%s" for key in fields)])
+    else:
+        assert (record.msg, record.args) == (text, ())
