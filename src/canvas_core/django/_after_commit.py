@@ -63,6 +63,7 @@ def after_commit(handler: Callable[[E], object]) -> Callable[[E], None]:
         saved = current_context()
         transaction.on_commit(functools.partial(_run, handler, frozen, saved), using=using)
 
+    schedule.canvas_after_commit = True  # type: ignore[attr-defined]  # read by `canvas-events handlers`
     return schedule
 
 
