@@ -187,19 +187,25 @@ class Event(BaseModel):
             kept_parametrizations.add(cls)
 
 
-# emit_event()'s own keyword parameter: a field of that name could never be passed.
-_RESERVED_FIELD_NAMES = frozenset({"origin"})
+# Keywords a field cannot be passed as, why, and a better name. ``origin`` is
+# emit_event()'s own parameter; ``fields`` names its ``**fields``, which pyright
+# binds such a keyword to ("Argument missing for parameter 'fields'").
+_RESERVED_FIELD_NAMES = {
+    "origin": ("takes 'origin' itself (where the event comes from)", "source"),
+    "fields": ("names its '**fields' parameter 'fields', which type checkers bind that keyword to", "field_names"),
+}
 
 
 def _reject_reserved_field_names(event_type: type[Event]) -> None:
     for name, field in event_type.model_fields.items():
         if field.init is False:
             continue
-        for passed_as in _keywords_of(name, field) & _RESERVED_FIELD_NAMES:
+        for passed_as in _RESERVED_FIELD_NAMES.keys() & _keywords_of(name, field):
+            reason, better_name = _RESERVED_FIELD_NAMES[passed_as]
             raise TypeError(
                 f"{event_type.__qualname__}.{name}: an event field cannot be passed as {passed_as!r}, "
-                f"because emit_event(event_type, origin=..., **fields) takes {passed_as!r} itself "
-                f"(where the event comes from); give the field another name or alias, e.g. 'source'"
+                f"because emit_event(event_type, origin=..., **fields) {reason}; "
+                f"give the field another name or alias, e.g. {better_name!r}"
             )
 
 
