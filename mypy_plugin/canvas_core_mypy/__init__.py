@@ -17,22 +17,21 @@ import functools
 from collections.abc import Callable
 from typing import Any, Final
 
-from mypy.nodes import MypyFile, TypeInfo
+from mypy.nodes import MypyFile, TypeInfo, Var
 from mypy.options import Options
 from mypy.plugin import ClassDefContext, DynamicClassDefContext, FunctionSigContext, Plugin, ReportConfigContext
-from mypy.types import FunctionLike
+from mypy.types import FunctionLike, get_proper_type
 
-from ._emit import emit_event_signature
+from ._emit import EMIT_FUNCTIONS, emit_event_signature, emit_event_signature_if_emit, is_emit_function
 from ._fields import EVENT_FULLNAME, record_event_class
+from ._handle import HANDLE_EVENT_FULLNAME, handle_event_signature
 from ._setting_model import GET_SETTING_MODEL_FULLNAME, alias_setting_model, read_setting_model
 
 __all__ = ["CanvasCorePlugin", "__version__", "plugin"]
 
 # Part of mypy's cache key (see report_config_data): bump it whenever the
 # plugin's logic changes, so that no result computed by an older one is reused.
-__version__: Final = "1.2.0"
-
-EMIT_EVENT_FULLNAME: Final = "canvas_core.events._dispatch.emit_event"
+__version__: Final = "1.3.0"
 
 
 class CanvasCorePlugin(Plugin):
@@ -43,7 +42,18 @@ class CanvasCorePlugin(Plugin):
         self.setting_model = read_setting_model(options.config_file)
 
     def get_function_signature_hook(self, fullname: str) -> Callable[[FunctionSigContext], FunctionLike] | None:
-        if fullname == EMIT_EVENT_FULLNAME:
+        # Claimed by the callee's identity, not its spelling: ``emit = emit_event``
+        # (or a walrus) binds a variable whose type is emit_event's signature.
+        if fullname == HANDLE_EVENT_FULLNAME:
+            return functools.partial(handle_event_signature, lookup=self.lookup_fully_qualified)
+        if fullname in EMIT_FUNCTIONS:
+            return functools.partial(emit_event_signature, lookup=self.lookup_fully_qualified)
+        if "." not in fullname:
+            # A local variable, known by its short name only: its type decides,
+            # in the hook. No other plugin keys a hook on a local name.
+            return functools.partial(emit_event_signature_if_emit, lookup=self.lookup_fully_qualified)
+        symbol = self.lookup_fully_qualified(fullname)
+        if symbol is not None and isinstance(symbol.node, Var) and is_emit_function(get_proper_type(symbol.node.type)):
             return functools.partial(emit_event_signature, lookup=self.lookup_fully_qualified)
         return None
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Final
 
 from mypy.expandtype import expand_type_by_instance
 from mypy.maptype import map_instance_to_supertype
@@ -47,7 +48,7 @@ from mypy.types import (
     get_proper_type,
 )
 
-from ._fields import EMIT_PARAMETERS, EVENT_FULLNAME, class_spec, effective_config, event_mro
+from ._fields import EMIT_PARAMETERS, EVENT_FULLNAME, FieldSpec, class_spec, effective_config, event_mro
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +70,29 @@ class _Parameter:
     required: bool
 
 
+EMIT_FUNCTIONS: Final = frozenset(
+    {"canvas_core.events._dispatch.emit_event", "canvas_core.events._dispatch.aemit_event"},
+)
+
+
+def is_emit_function(signature: ProperType | None) -> bool:
+    """Whether ``signature`` is that of ``emit_event`` or ``aemit_event``, under whatever name it is called."""
+    return isinstance(signature, CallableType) and (
+        isinstance(signature.definition, FuncDef) and signature.definition.fullname in EMIT_FUNCTIONS
+    )
+
+
+def emit_event_signature_if_emit(
+    ctx: FunctionSigContext, lookup: Callable[[str], SymbolTableNode | None]
+) -> FunctionLike:
+    """:func:`emit_event_signature` for a callee known by its type only (a local name bound to it)."""
+    if is_emit_function(ctx.default_signature):
+        return emit_event_signature(ctx, lookup)
+    return ctx.default_signature
+
+
 def emit_event_signature(ctx: FunctionSigContext, lookup: Callable[[str], SymbolTableNode | None]) -> FunctionLike:
-    """Signature hook for ``emit_event``: the event's fields as keyword parameters.
+    """Signature hook for ``emit_event`` and ``aemit_event``: the event's fields as keyword parameters.
 
     ``lookup`` finds a symbol by its full name (the plugin's own lookup: the
     checker's cannot see modules that the checked file does not import).
@@ -100,12 +122,27 @@ def emit_event_signature(ctx: FunctionSigContext, lookup: Callable[[str], Symbol
         arg_kinds=kinds,
         arg_names=[signature.arg_names[0], signature.arg_names[1]]
         + [None if p.name == ANY_KEYWORD else p.name for p in parameters],
-        ret_type=target.returns,
+        ret_type=_returning(signature, target.returns),
         variables=target.variables,
+        # A variable bound to emit_event has its type without its name; the
+        # errors name the function called, however it is spelled.
+        name=signature.name or _definition_name(signature),
         # Without a definition, mypy adds no note pointing at emit_event's
         # source to each error: the mistake is in the call, against the event.
         definition=None,
     )
+
+
+def _definition_name(signature: CallableType) -> str | None:
+    return signature.definition.name if isinstance(signature.definition, FuncDef) else None
+
+
+def _returning(signature: CallableType, event: Type) -> Type:
+    """``event``, or a coroutine of it for ``aemit_event``."""
+    declared = get_proper_type(signature.ret_type)
+    if isinstance(declared, Instance) and declared.type.fullname == "typing.Coroutine" and declared.args:
+        return declared.copy_modified(args=[*declared.args[:-1], event])
+    return event
 
 
 def _kind(parameter: _Parameter) -> ArgKind:
@@ -166,7 +203,9 @@ def _parameters(target: _Target) -> list[_Parameter] | None:
     """
     info = target.instance.type
     config = effective_config(info)
-    by_field: dict[str, list[_Parameter]] = {}  # a subclass redefining a field replaces its entry
+    by_field: dict[str, tuple[FieldSpec, TypeInfo]] = {}  # a subclass redefining a field replaces its entry
+    generators: dict[str, str] = {}
+    generator = ""
     custom_init = None
     for base in event_mro(info):
         spec = class_spec(base)
@@ -178,23 +217,40 @@ def _parameters(target: _Target) -> list[_Parameter] | None:
             custom_init = base
         for field in spec.fields.values():
             by_field.pop(field.name, None)
-            symbol = base.names.get(field.name)
-            if symbol is None or not isinstance(symbol.node, Var) or symbol.node.is_classvar:
-                continue
-            if not field.in_init or field.name in EMIT_PARAMETERS:
-                continue
-            field_type = _member_type(symbol.node.type, target.instance, base)
-            keywords = field.keywords(config)
-            path_keywords = field.path_keywords(config)
-            # With two accepted names, either will do: neither alone is required.
-            required = not field.has_default and len(keywords) + len(path_keywords) == 1 and not field.dynamic_alias
-            parameters = [_Parameter(keyword, field_type, required) for keyword in keywords]
-            parameters += [_Parameter(keyword, AnyType(TypeOfAny.special_form), required) for keyword in path_keywords]
-            if field.dynamic_alias:
-                parameters.append(_Parameter(ANY_KEYWORD, AnyType(TypeOfAny.special_form), required=False))
-            by_field[field.name] = [p for p in parameters if p.name not in EMIT_PARAMETERS]
+            by_field[field.name] = (field, base)
+        # Pydantic names each field (its own and inherited ones) with the alias
+        # generator of every class from then on; one set to None keeps the names.
+        generator = str(spec.config.get("alias_generator", generator))
+        if generator:
+            generators.update(dict.fromkeys(by_field, generator))
 
-    unique = {parameter.name: parameter for parameters in by_field.values() for parameter in parameters}
+    parameters_by_field: dict[str, list[_Parameter]] = {}
+    for field, base in by_field.values():
+        symbol = base.names.get(field.name)
+        if symbol is None or not isinstance(symbol.node, Var) or symbol.node.is_classvar:
+            continue
+        if not field.in_init or field.name in EMIT_PARAMETERS:
+            continue
+        field = field.named_by(generators.get(field.name, ""))
+        field_type = _member_type(symbol.node.type, target.instance, base)
+        keywords = field.keywords(config)
+        path_keywords = field.path_keywords(config)
+        # With two accepted names, either will do: neither alone is required.
+        required = (
+            not field.has_default
+            and len(keywords) + len(path_keywords) == 1
+            and not field.dynamic_alias
+            and not config.opaque
+        )
+        parameters = [_Parameter(keyword, field_type, required) for keyword in keywords]
+        parameters += [_Parameter(keyword, AnyType(TypeOfAny.special_form), required) for keyword in path_keywords]
+        if field.dynamic_alias:
+            parameters.append(_Parameter(ANY_KEYWORD, AnyType(TypeOfAny.special_form), required=False))
+        parameters_by_field[field.name] = [p for p in parameters if p.name not in EMIT_PARAMETERS]
+    if config.extra or config.opaque:  # extra="allow"/"ignore", or settings the plugin cannot read
+        parameters_by_field[ANY_KEYWORD] = [_Parameter(ANY_KEYWORD, AnyType(TypeOfAny.special_form), required=False)]
+
+    unique = {parameter.name: parameter for parameters in parameters_by_field.values() for parameter in parameters}
     if custom_init is not None:
         return _with_custom_init(target, custom_init, unique)
     return list(unique.values())

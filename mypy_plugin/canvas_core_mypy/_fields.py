@@ -10,11 +10,16 @@ class's variables at check time, where mypy has them fully analysed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import json
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from mypy.errorcodes import MISC, ErrorCode
 from mypy.nodes import (
+    ARG_STAR,
+    ARG_STAR2,
+    MDEF,
     AssignmentStmt,
     CallExpr,
     ClassDef,
@@ -23,22 +28,36 @@ from mypy.nodes import (
     EllipsisExpr,
     Expression,
     FuncDef,
+    IntExpr,
     MemberExpr,
     NameExpr,
     OverloadedFuncDef,
     RefExpr,
     StrExpr,
+    SymbolTableNode,
     TempNode,
     TypeInfo,
+    Var,
 )
 from mypy.plugin import ClassDefContext
 from mypy.server.trigger import make_trigger
+from mypy.types import LiteralType
+
+from ._aliases import GENERATORS
 
 EVENT_FULLNAME: Final = "canvas_core.events._event.Event"
 METADATA_KEY: Final = "canvas_core"
+FINGERPRINT: Final = "__canvas_core_spec__"
 FIELD_SPECIFIERS: Final = frozenset({"pydantic.fields.Field", "pydantic.Field"})
-# emit_event's own keyword parameters: a field named like one can never be passed.
-EMIT_PARAMETERS: Final = ("origin",)
+ALIAS_GENERATOR_CLASSES: Final = frozenset({"pydantic.aliases.AliasGenerator", "pydantic.AliasGenerator"})
+# Keywords no field can be passed as, as canvas-core rejects them at class
+# definition: emit_event's own parameter, and the name of its ``**fields``
+# (which pyright binds such a keyword to). Each with the reason reported.
+RESERVED_KEYWORDS: Final = {
+    "origin": 'whose own parameter "origin" takes that keyword',
+    "fields": 'whose "**fields" parameter is named so (pyright binds the keyword to it)',
+}
+EMIT_PARAMETERS: Final = tuple(RESERVED_KEYWORDS)
 
 EVENT_FIELD: Final = ErrorCode(
     "event-field",
@@ -62,6 +81,9 @@ class FieldSpec:
     path_aliases: tuple[str, ...] = ()
     # An alias that is no literal (a variable, a call): any keyword may be meant.
     dynamic_alias: bool = False
+    # Whether the model's alias_generator names the field: it has no alias of
+    # its own, or one given with alias_priority=1.
+    generator_applies: bool = True
 
     def serialize(self) -> dict[str, Any]:
         return {
@@ -70,6 +92,7 @@ class FieldSpec:
             "aliases": list(self.aliases),
             "path_aliases": list(self.path_aliases),
             "dynamic_alias": self.dynamic_alias,
+            "generator_applies": self.generator_applies,
         }
 
     @classmethod
@@ -81,7 +104,17 @@ class FieldSpec:
             tuple(data["aliases"]),
             tuple(data["path_aliases"]),
             data["dynamic_alias"],
+            data["generator_applies"],
         )
+
+    def named_by(self, generator: str) -> FieldSpec:
+        """This field as an alias generator (a full name, ``UNKNOWN_GENERATOR`` or ``""`` for none) names it."""
+        if not generator or not self.generator_applies:
+            return self
+        generate = GENERATORS.get(generator)
+        if generate is None:  # a generator of the project's own: any name may be meant
+            return replace(self, aliases=(), path_aliases=(), dynamic_alias=True)
+        return replace(self, aliases=(generate(self.name),), path_aliases=(), dynamic_alias=False)
 
     def keywords(self, config: ModelConfig) -> list[str]:
         """The keyword names pydantic accepts for this field's value under ``config``."""
@@ -99,10 +132,21 @@ class FieldSpec:
 
 @dataclass(frozen=True, slots=True)
 class ModelConfig:
-    """The validation settings that decide which keywords a field accepts."""
+    """The validation settings that decide which keywords a call accepts."""
 
     by_alias: bool = True
     by_name: bool = False
+    # extra="allow" or "ignore": pydantic takes any further keyword.
+    extra: bool = False
+    # The full name of the alias generator, UNKNOWN_GENERATOR, or "" for none.
+    alias_generator: str = ""
+    # A setting the plugin cannot read (a splat of an unknown mapping, a
+    # computed value): any keyword may be meant, and none is required.
+    opaque: bool = False
+
+
+UNKNOWN_GENERATOR: Final = "?"
+ConfigValue = bool | str
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +155,8 @@ class ClassSpec:
 
     fields: dict[str, FieldSpec]
     custom_init: bool
-    # Only the settings this class sets; the rest are inherited.
-    config: dict[str, bool]
+    # Only the settings this class sets (ModelConfig's names); the rest are inherited.
+    config: dict[str, ConfigValue]
 
     def serialize(self) -> dict[str, Any]:
         return {
@@ -139,12 +183,12 @@ def event_mro(info: TypeInfo) -> list[TypeInfo]:
 
 
 def effective_config(info: TypeInfo) -> ModelConfig:
-    settings: dict[str, bool] = {}
+    settings: dict[str, ConfigValue] = {}
     for base in event_mro(info):
         spec = class_spec(base)
         if spec is not None:
             settings.update(spec.config)
-    return ModelConfig(**settings)
+    return ModelConfig(**settings)  # type: ignore[arg-type]  # each key's value has its field's type
 
 
 def record_event_class(ctx: ClassDefContext) -> None:
@@ -156,19 +200,35 @@ def record_event_class(ctx: ClassDefContext) -> None:
     info = ctx.cls.info
     spec = _read_class_body(ctx)
     info.metadata[METADATA_KEY] = spec.serialize()
+    _add_fingerprint(ctx, info, spec)
 
     config = effective_config(info)
     for field in spec.fields.values():
-        for keyword in field.keywords(config) if field.in_init else []:
+        for keyword in field.named_by(config.alias_generator).keywords(config) if field.in_init else []:
             if keyword in EMIT_PARAMETERS:
                 ctx.api.fail(
-                    f'Event field "{field.name}" can never be passed to emit_event(), whose own '
-                    f'parameter "{keyword}" takes that keyword; rename the field '
-                    f"(or give it an alias)",
+                    f'Event field "{field.name}" can never be passed to emit_event(), '
+                    f"{RESERVED_KEYWORDS[keyword]}; rename the field (or give it an alias)",
                     _statement_for(ctx.cls, field.name) or ctx.cls,
                     code=EVENT_FIELD,
                 )
     _add_dependencies(ctx, info)
+
+
+def _add_fingerprint(ctx: ClassDefContext, info: TypeInfo, spec: ClassSpec) -> None:
+    """Give the class a member whose type changes whenever what the plugin read from its body does.
+
+    The daemon re-checks what depends on a name only when that name's type
+    changes; metadata is not compared. A setting such as
+    ``populate_by_name=False`` changes no type at all, so this member carries
+    it: a hash of the class's spec, as a literal string type.
+    """
+    digest = hashlib.blake2b(json.dumps(spec.serialize(), sort_keys=True).encode(), digest_size=8).hexdigest()
+    fingerprint = Var(FINGERPRINT, LiteralType(digest, ctx.api.named_type("builtins.str")))
+    fingerprint.info = info
+    fingerprint._fullname = f"{info.fullname}.{FINGERPRINT}"
+    fingerprint.is_classvar = True
+    info.names[FINGERPRINT] = SymbolTableNode(MDEF, fingerprint, plugin_generated=True)
 
 
 def _add_dependencies(ctx: ClassDefContext, info: TypeInfo) -> None:
@@ -180,6 +240,8 @@ def _add_dependencies(ctx: ClassDefContext, info: TypeInfo) -> None:
     class_trigger = make_trigger(info.fullname)
     for base in event_mro(info):
         ctx.api.add_plugin_dependency(make_trigger(f"{base.fullname}.__init__"), class_trigger)
+        # Settings and defaults, here or in a base class (see _add_fingerprint).
+        ctx.api.add_plugin_dependency(make_trigger(f"{base.fullname}.{FINGERPRINT}"), class_trigger)
         base_spec = class_spec(base)
         for name in base_spec.fields if base_spec is not None else ():
             ctx.api.add_plugin_dependency(make_trigger(f"{base.fullname}.{name}"), class_trigger)
@@ -197,7 +259,7 @@ def _statement_for(cls: ClassDef, name: str) -> AssignmentStmt | None:
 def _read_class_body(ctx: ClassDefContext) -> ClassSpec:
     fields: dict[str, FieldSpec] = {}
     custom_init = False
-    config: dict[str, bool] = _config_from_keywords(ctx.cls.keywords)
+    config = _config_from_keywords(ctx, ctx.cls.keywords)
     for statement in ctx.cls.defs.body:
         if isinstance(statement, FuncDef | Decorator | OverloadedFuncDef) and statement.name == "__init__":
             custom_init = True
@@ -207,7 +269,7 @@ def _read_class_body(ctx: ClassDefContext) -> ClassSpec:
         if name is None:
             continue
         if name == "model_config":
-            config.update(_config_from_expression(statement.rvalue))
+            config.update(_config_from_expression(ctx, statement.rvalue))
             continue
         # Annotated names only; private attributes (leading underscore) are no fields.
         # ClassVars are left out at check time, when mypy has resolved the annotation.
@@ -236,10 +298,16 @@ def _field_from_value(ctx: ClassDefContext, name: str, value: Expression) -> Fie
     has_default = (default is not None and not isinstance(default, EllipsisExpr)) or "default_factory" in arguments
     in_init = not (isinstance(init := arguments.get("init"), NameExpr) and init.name == "False")
 
-    # pydantic validates input under `validation_alias` when given, else under `alias`.
-    alias_expression = arguments.get("validation_alias", arguments.get("alias"))
+    # pydantic validates input under `validation_alias` when given, else under
+    # `alias`; `validation_alias=None` is the same as not giving it.
+    alias_expression = arguments.get("validation_alias")
+    if alias_expression is None or _is_none(alias_expression):
+        alias_expression = arguments.get("alias")
     if alias_expression is None or _is_none(alias_expression):
         return FieldSpec(name, has_default, in_init)
+    # An alias of its own outranks the alias generator, unless alias_priority=1 says otherwise.
+    priority = arguments.get("alias_priority")
+    generator_applies = isinstance(priority, IntExpr) and priority.value <= 1
     aliases: list[str] = []
     path_aliases: list[str] = []
     choices = [alias_expression]
@@ -256,8 +324,8 @@ def _field_from_value(ctx: ClassDefContext, name: str, value: Expression) -> Fie
         ):
             path_aliases.append(choice.args[0].value)
         else:
-            return FieldSpec(name, has_default, in_init, dynamic_alias=True)
-    return FieldSpec(name, has_default, in_init, tuple(aliases), tuple(path_aliases))
+            return FieldSpec(name, has_default, in_init, dynamic_alias=True, generator_applies=generator_applies)
+    return FieldSpec(name, has_default, in_init, tuple(aliases), tuple(path_aliases), False, generator_applies)
 
 
 def _callee_name(call: CallExpr) -> str | None:
@@ -284,27 +352,115 @@ def _is_none(expression: Expression) -> bool:
     return isinstance(expression, NameExpr) and expression.name == "None"
 
 
-_CONFIG_KEYS: Final = {
+_BOOLEAN_KEYS: Final = {
     "populate_by_name": "by_name",
     "validate_by_name": "by_name",
     "validate_by_alias": "by_alias",
 }
+_GENERATOR_KEY: Final = "alias_generator"
+_EXTRA_KEY: Final = "extra"
+_OPAQUE: Final[dict[str, ConfigValue]] = {"opaque": True}
+# How deep ConfigDict(**BASE) splats are followed: BASE may splat another.
+_MAX_SPLATS: Final = 8
 
 
-def _config_from_keywords(keywords: dict[str, Expression]) -> dict[str, bool]:
-    settings: dict[str, bool] = {}
+def _config_from_keywords(ctx: ClassDefContext, keywords: dict[str, Expression]) -> dict[str, ConfigValue]:
+    """The settings that ``key=value`` pairs (a class statement's, ``ConfigDict(...)``'s) make."""
+    settings: dict[str, ConfigValue] = {}
     for key, value in keywords.items():
-        if key in _CONFIG_KEYS and isinstance(value, NameExpr) and value.name in ("True", "False"):
-            settings[_CONFIG_KEYS[key]] = value.name == "True"
+        if key in _BOOLEAN_KEYS:
+            if isinstance(value, NameExpr) and value.name in ("True", "False"):
+                settings[_BOOLEAN_KEYS[key]] = value.name == "True"
+            else:
+                settings.update(_OPAQUE)
+        elif key == _EXTRA_KEY:
+            if isinstance(value, StrExpr) and value.value in ("allow", "ignore", "forbid"):
+                settings["extra"] = value.value != "forbid"
+            elif not _is_none(value):
+                settings.update(_OPAQUE)
+        elif key == _GENERATOR_KEY:
+            settings["alias_generator"] = _generator(ctx, value)
     return settings
 
 
-def _config_from_expression(value: Expression) -> dict[str, bool]:
-    if isinstance(value, CallExpr):  # ConfigDict(populate_by_name=True)
-        pairs = {name: arg for name, arg in zip(value.arg_names, value.args, strict=True) if name}
-        return _config_from_keywords(pairs)
-    if isinstance(value, DictExpr):  # {"populate_by_name": True}
-        return _config_from_keywords(
-            {key.value: item for key, item in value.items if isinstance(key, StrExpr)},
-        )
-    return {}
+def _generator(ctx: ClassDefContext, value: Expression) -> str:
+    """The full name of the function that generates validation aliases, ``UNKNOWN_GENERATOR``, or ``""``."""
+    if _is_none(value):
+        return ""
+    if isinstance(value, CallExpr) and _resolved_name(ctx, value.callee) in ALIAS_GENERATOR_CLASSES:
+        # AliasGenerator(alias=..., validation_alias=..., serialization_alias=...):
+        # input is validated under validation_alias's name, else under alias's.
+        arguments = {name: arg for name, arg in zip(value.arg_names, value.args, strict=True) if name}
+        if any(kind in (ARG_STAR, ARG_STAR2) for kind in value.arg_kinds):
+            return UNKNOWN_GENERATOR
+        if value.args and value.arg_names[0] is None:
+            arguments.setdefault("alias", value.args[0])
+        validation = arguments.get("validation_alias")
+        if validation is None or _is_none(validation):
+            validation = arguments.get("alias")
+        return "" if validation is None else _generator(ctx, validation)
+    name = _resolved_name(ctx, value)
+    return name if name in GENERATORS else UNKNOWN_GENERATOR
+
+
+def _resolved_name(ctx: ClassDefContext, expression: Expression) -> str | None:
+    """The full name a (dotted) name refers to; the class body is not analysed yet when the hook runs."""
+    if isinstance(expression, RefExpr) and expression.fullname:
+        return expression.fullname
+    parts: list[str] = []
+    while isinstance(expression, MemberExpr):
+        parts.append(expression.name)
+        expression = expression.expr
+    if not isinstance(expression, NameExpr):
+        return None
+    parts.append(expression.name)
+    symbol = ctx.api.lookup_qualified(".".join(reversed(parts)), expression, suppress_errors=True)
+    return symbol.fullname if symbol is not None else None
+
+
+def _config_from_expression(ctx: ClassDefContext, value: Expression, depth: int = 0) -> dict[str, ConfigValue]:
+    """The settings a ``model_config`` value makes: ``ConfigDict(...)``, a dict display, or a module constant."""
+    if depth > _MAX_SPLATS:
+        return dict(_OPAQUE)
+    if isinstance(value, CallExpr):  # ConfigDict(populate_by_name=True, **BASE)
+        settings: dict[str, ConfigValue] = {}
+        for name, kind, argument in zip(value.arg_names, value.arg_kinds, value.args, strict=True):
+            if kind == ARG_STAR2:
+                settings.update(_config_from_expression(ctx, argument, depth + 1))
+            elif name is not None:
+                settings.update(_config_from_keywords(ctx, {name: argument}))
+            else:
+                settings.update(_OPAQUE)
+        return settings
+    if isinstance(value, DictExpr):  # {"populate_by_name": True, **BASE}
+        settings = {}
+        for key, item in value.items:
+            if key is None:
+                settings.update(_config_from_expression(ctx, item, depth + 1))
+            elif isinstance(key, StrExpr):
+                settings.update(_config_from_keywords(ctx, {key.value: item}))
+            else:
+                settings.update(_OPAQUE)
+        return settings
+    if isinstance(value, NameExpr):
+        constant = _module_constant(ctx, value.name)
+        if constant is not None:
+            return _config_from_expression(ctx, constant, depth + 1)
+    return dict(_OPAQUE)
+
+
+def _module_constant(ctx: ClassDefContext, name: str) -> Expression | None:
+    """The value of ``name`` when the class's own module assigns it exactly once, at its top level.
+
+    A constant of another module is not read: mypy may load that module from
+    its cache, without its statements, and the result must not depend on that.
+    """
+    module = ctx.api.modules.get(ctx.api.cur_mod_id)
+    if module is None:
+        return None
+    values = [
+        statement.rvalue
+        for statement in module.defs
+        if isinstance(statement, AssignmentStmt) and _assigned_name(statement) == name
+    ]
+    return values[0] if len(values) == 1 else None

@@ -21,11 +21,15 @@ __all__ = ["AbstractSetting", "Setting"]
 class AbstractSetting(models.Model):
     """The fields every Setting model has; subclass it to write your own Setting model."""
 
-    key = models.CharField(max_length=255, unique=True, help_text="Unique name of the setting.")
+    # Annotated for editors: pyright, unlike mypy with django-stubs, cannot tell
+    # a field's Python type from its constructor and reports it Unknown.
+    key: models.CharField[str, str] = models.CharField(
+        max_length=255, unique=True, help_text="Unique name of the setting."
+    )
     value: models.JSONField[Any, Any] = models.JSONField(
         null=True, blank=True, default=None, help_text="Any JSON value."
     )
-    sensitive = models.BooleanField(
+    sensitive: models.BooleanField[bool, bool] = models.BooleanField(
         default=False, help_text="Whether the value is secret (logs and displays must redact it)."
     )
 

@@ -191,6 +191,24 @@ def test_typed_alternative_to_custom_init() -> None:
         TypedSignup(email="a@b", error_messages=defaultdict(list))  # type: ignore[call-arg]
 
 
+def test_a_field_named_fields_is_rejected_at_class_definition() -> None:
+    # pyright binds the keyword to emit_event's own **fields parameter.
+    with pytest.raises(TypeError, match=r"Tagged.fields: an event field cannot be passed as 'fields'.*'field_names'"):
+
+        class Tagged(events.Event):
+            fields: list[str]  # type: ignore[event-field]
+
+    with pytest.raises(TypeError, match="cannot be passed as 'fields'"):
+
+        class Aliased(events.Event):
+            names: list[str] = Field(alias="fields")  # type: ignore[event-field]
+
+    class Computed(events.Event):  # never passed, so no conflict
+        fields: list[str] = Field(default_factory=list, init=False)
+
+    assert events.emit_event(Computed).fields == []
+
+
 def test_a_field_named_origin_is_rejected_at_class_definition() -> None:
     with pytest.raises(TypeError, match=r"Located.origin: an event field cannot be passed as 'origin'"):
 

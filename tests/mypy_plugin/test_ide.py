@@ -1,8 +1,12 @@
 """The editor side: basedpyright, with no plugin, on emit_event calls.
 
 Pyright has no plugins; what it checks comes from emit_event's ParamSpec
-signature alone. The fixture's diagnostics are compared with expected.txt,
-so a change in what editors show (either way) is noticed.
+signature alone. The fixtures' diagnostics are compared with expected.txt,
+so a change in what editors show (either way) is noticed: plain calls
+(emit_calls.py), the settings page's spelling for a swapped Setting model
+(setting_model.py), the docs' recipes for computed fields
+(computed_fields.py) and why the field name ``fields`` is reserved
+(reserved_fields.py).
 """
 
 from __future__ import annotations
@@ -30,7 +34,8 @@ def _diagnostics() -> list[str]:
         start = diagnostic["range"]["start"]
         message = diagnostic["message"].replace("\n", " ").replace("\u00a0", " ")
         rule = diagnostic.get("rule", "")
-        lines.append(f"{start['line'] + 1}:{start['character'] + 1} {diagnostic['severity']} {rule}: {message}")
+        where = f"{Path(diagnostic['file']).name}:{start['line'] + 1}:{start['character'] + 1}"
+        lines.append(f"{where} {diagnostic['severity']} {rule}: {message}")
     return lines
 
 

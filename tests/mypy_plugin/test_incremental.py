@@ -132,8 +132,8 @@ class Daemon:
             [*self.command, *arguments], cwd=self.project, capture_output=True, text=True, check=False
         )
 
-    def check(self) -> list[str]:
-        result = self.run("check", "events.py", "caller.py")
+    def check(self, *files: str) -> list[str]:
+        result = self.run("check", *(files or ("events.py", "caller.py")))
         assert result.returncode in (0, 1), result.stdout + result.stderr
         return _errors(result.stdout)
 
@@ -175,3 +175,89 @@ def test_daemon_rechecks_call_sites_when_a_field_changes(project: Path, daemon: 
     assert daemon.check() == ['caller.py:7: error: Missing named argument "retries" for "emit_event"  [call-arg]']
     _write(project / "caller.py", CALLER.replace('message="hi"', 'message="hi", retries=0'))
     assert daemon.check() == []
+
+
+BASE_CONFIG = """\
+from pydantic import ConfigDict
+
+from canvas_core.events import Event
+
+
+class ByName(Event):
+    model_config = ConfigDict(populate_by_name=True)
+"""
+
+ALIASED = """\
+from pydantic import ConfigDict, Field
+
+from base_config import ByName
+
+
+class Inherited(ByName):
+    user_id: int = Field(alias="userId")
+
+
+class Configured(ByName):
+    model_config = ConfigDict(populate_by_name=True)
+    user_id: int = Field(alias="userId")
+
+
+class Keyword(ByName, populate_by_name=True):
+    user_id: int = Field(alias="userId")
+"""
+
+ALIASED_CALLER = """\
+from canvas_core.events import emit_event
+
+from aliased import Configured, Inherited, Keyword
+
+
+def send() -> None:
+    emit_event(Inherited, user_id=1)
+    emit_event(Configured, user_id=1)
+    emit_event(Keyword, user_id=1)
+"""
+
+CONFIG_FILES = ("base_config.py", "aliased.py", "aliased_caller.py")
+
+
+def _by_name_refused(line: int) -> str:
+    return (
+        f'aliased_caller.py:{line}: error: Unexpected keyword argument "user_id" for "emit_event"; '
+        'did you mean "userId"?  [call-arg]'
+    )
+
+
+def test_daemon_rechecks_call_sites_when_populate_by_name_is_turned_off(project: Path, daemon: Daemon) -> None:
+    # No type changes with these edits (only a value in model_config, or a
+    # class keyword), so nothing but the plugin's own dependencies fires.
+    _write(project / "base_config.py", BASE_CONFIG)
+    _write(project / "aliased.py", ALIASED)
+    _write(project / "aliased_caller.py", ALIASED_CALLER)
+    assert daemon.check(*CONFIG_FILES) == []
+
+    # In the event's own model_config.
+    _write(
+        project / "aliased.py",
+        ALIASED.replace(
+            "model_config = ConfigDict(populate_by_name=True)", "model_config = ConfigDict(populate_by_name=False)"
+        ),
+    )
+    assert daemon.check(*CONFIG_FILES) == [_by_name_refused(8)]
+
+    # As a class keyword.
+    _write(project / "aliased.py", ALIASED.replace("Keyword(ByName, populate_by_name=True)", "Keyword(ByName)"))
+    assert daemon.check(*CONFIG_FILES) == []
+    _write(
+        project / "aliased.py",
+        ALIASED.replace("Keyword(ByName, populate_by_name=True)", "Keyword(ByName, populate_by_name=False)"),
+    )
+    assert daemon.check(*CONFIG_FILES) == [_by_name_refused(9)]
+
+    # In a base class's module: the subclasses that do not set it themselves change.
+    _write(project / "aliased.py", ALIASED)
+    assert daemon.check(*CONFIG_FILES) == []
+    _write(project / "base_config.py", BASE_CONFIG.replace("populate_by_name=True", "populate_by_name=False"))
+    assert daemon.check(*CONFIG_FILES) == [_by_name_refused(7)]
+    _write(project / "base_config.py", BASE_CONFIG)
+    assert daemon.check(*CONFIG_FILES) == []
