@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -174,4 +176,170 @@ def test_emitter_gets_back_what_handlers_left(messages: list[str], fail_at: int)
     finally:
         logging.getLogger("canvas_core.events").disabled = False
     assert sorted(sent.text) == sorted("".join(messages))
+    registry.clear()
+
+
+# -- registrations and removals interleaved with emissions, against a naive matcher ---------------
+
+T = TypeVar("T")
+
+
+class GrandChild(Child):
+    pass
+
+
+class Wrapped(events.Event, Generic[T]):
+    item: T
+
+
+class SubWrapped(Wrapped[T], Generic[T]):
+    pass
+
+
+class EqualsA:
+    """Unhashable, and equal to ``"a"``: reaches handlers registered with origin ``"a"``."""
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __eq__(self, other: object) -> bool:
+        return other == "a"
+
+
+NAN = float("nan")
+REGISTERED_ORIGINS: list[object] = [None, "a", "b", 1, 1.0, ("t", 1), Place, SubPlace, NAN, frozenset({1})]
+EMITTED_ORIGINS: list[object] = [*REGISTERED_ORIGINS, float("nan"), True, [1], {1}, "EqualsA", "fresh object"]
+HANDLED: list[type[events.Event]] = [
+    events.Event,
+    Base,
+    Child,
+    GrandChild,
+    Leaf,
+    Wrapped,
+    Wrapped[Place],
+    Wrapped[SubPlace],
+    Wrapped[int],
+    SubWrapped,
+    SubWrapped[Place],
+]
+# (event class, fields); the generic ones are parametrized from the item while being built
+EMITTED: list[tuple[type[events.Event], dict[str, object]]] = [
+    (Base, {}),
+    (Child, {}),
+    (GrandChild, {}),
+    (Leaf, {}),
+    (Wrapped, {"item": Place()}),
+    (Wrapped, {"item": SubPlace()}),
+    (Wrapped, {"item": 3}),
+    (SubWrapped, {"item": SubPlace()}),
+    (Wrapped[Place], {"item": SubPlace()}),
+]
+HANDLER_IDS = range(6)
+
+
+def emitted_origin(choice: object) -> object:
+    if choice == "EqualsA":
+        return EqualsA()
+    if choice == "fresh object":
+        return object()
+    return choice
+
+
+def same_origin(registered: object, given: object) -> bool:
+    """How registrations are told apart: as dict keys are (the same object, or equal)."""
+    return registered is given or bool(registered == given)
+
+
+def naive_origin_matches(registered: object, emitted: object) -> bool:
+    if registered is None or registered is emitted:
+        return True
+    if isinstance(registered, type) and isinstance(emitted, type):
+        return issubclass(emitted, registered)
+    return bool(registered == emitted)
+
+
+def naive_type_matches(emitted: type[events.Event], handled: type[events.Event]) -> bool:
+    if issubclass(emitted, handled):
+        return True
+    generic = handled.__pydantic_generic_metadata__["origin"]
+    if generic is None or not issubclass(emitted, generic):
+        return False
+    wanted = handled.model_fields["item"].annotation
+    actual = emitted.model_fields["item"].annotation
+    return actual == wanted or (isinstance(actual, type) and isinstance(wanted, type) and issubclass(actual, wanted))
+
+
+operations = st.one_of(
+    st.tuples(
+        st.just("register"),
+        st.sampled_from(HANDLER_IDS),
+        st.sampled_from(HANDLED),
+        st.sampled_from(REGISTERED_ORIGINS),
+    ),
+    st.tuples(
+        st.just("remove"),
+        st.sampled_from(HANDLER_IDS),
+        st.none() | st.sampled_from(HANDLED),
+        st.sampled_from(REGISTERED_ORIGINS),
+    ),
+    st.tuples(
+        st.just("emit"),
+        st.sampled_from(range(len(EMITTED))),
+        st.sampled_from(EMITTED_ORIGINS),
+        st.booleans(),  # async
+    ),
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(script=st.lists(operations, max_size=40))
+def test_index_matches_a_naive_scan(script: list[tuple[Any, ...]]) -> None:
+    registry.clear()
+    model: list[tuple[int, type[events.Event], object]] = []  # the registrations, as the naive matcher sees them
+    calls: Counter[int] = Counter()
+
+    def make(hid: int) -> Any:
+        def handler(event: events.Event) -> None:
+            calls[hid] += 1
+
+        return handler
+
+    handlers = [make(hid) for hid in HANDLER_IDS]
+    for operation in script:
+        if operation[0] == "register":
+            _, hid, handled, origin = operation
+            events.handle_event(handled, origin=origin)(handlers[hid])
+            if not any(h == hid and t is handled and same_origin(o, origin) for h, t, o in model):
+                model.append((hid, handled, origin))
+        elif operation[0] == "remove":
+            _, hid, handled, origin = operation
+            gone = [
+                entry
+                for entry in model
+                if entry[0] == hid and (handled is None or (entry[1] is handled and same_origin(entry[2], origin)))
+            ]
+            for entry in gone:
+                model.remove(entry)
+            assert events.remove_handler(handlers[hid], handled, origin) == len(gone)
+        else:
+            _, which, origin_choice, use_async = operation
+            event_type, fields = EMITTED[which]
+            origin = emitted_origin(origin_choice)
+            calls.clear()
+            if use_async:
+                sent = asyncio.run(events.aemit_event(event_type, origin=origin, **fields))
+            else:
+                sent = events.emit_event(event_type, origin=origin, **fields)
+            expected = {
+                hid
+                for hid, handled, registered in model
+                if naive_type_matches(type(sent), handled) and naive_origin_matches(registered, origin)
+            }
+            assert calls == Counter(dict.fromkeys(expected, 1))  # every matching handler exactly once
+            assert set(events.handlers_for(type(sent), origin)) == {handlers[hid] for hid in expected}
+            assert len(events.registrations_for(type(sent), origin)) == sum(
+                1
+                for _, handled, registered in model
+                if naive_type_matches(type(sent), handled) and naive_origin_matches(registered, origin)
+            )
+        assert len(events.registrations()) == len(model)
     registry.clear()

@@ -5,8 +5,8 @@ handler could receive one of its record events, and only for those events.
 An unwired model runs Django's own code behind one dictionary lookup: no
 extra query on save, load or delete, and Django's fast delete path (which
 Django takes only when no delete signal receiver exists for the model).
-Registrations are re-examined whenever they change (the core registry tells
-its listeners).
+When a registration changes (the core registry tells its change listeners
+which one), only the models it can reach are re-examined.
 
 How each operation is observed:
 
@@ -56,7 +56,7 @@ from canvas_core.events import (
 )
 from canvas_core.events._dispatch import registry
 from canvas_core.events._generics import _type_argument_matches
-from canvas_core.events._registry import origin_matches
+from canvas_core.events._registry import RegistrationChange, origin_matches
 
 from . import _relations, _updates
 from ._delivery import deliver
@@ -195,7 +195,6 @@ _hooks: dict[type[Model], ModelHooks] = {}
 _tracked: dict[type[Model], ModelHooks] = {}  # those of _hooks whose update events are handled
 _lock = threading.RLock()
 _installed = False
-_wired_for: frozenset[tuple[type[Event], object]] | None = None
 _wire_all_models = 0  # > 0 while all_models_wired() is active
 
 
@@ -238,27 +237,87 @@ def _kinds_for(model: type[Model], registrations: Iterable[Registration]) -> fro
 
 
 def rewire(*, force: bool = False) -> None:
-    """Wire each installed model for exactly the record events some handler can receive."""
-    global _hooks, _tracked, _wired_for
+    """Wire each installed model for exactly the record events some handler can receive.
+
+    Recounts from every registration (``force`` is accepted for callers of
+    the earlier signature; every call recounts).
+    """
+    global _models_seen, _counted_generation
     if not _installed:
         return
     with _lock:
-        relevant = [r for r in registry.registrations() if _is_record_registration(r)]
-        wired_for = frozenset((r.event_type, r.origin) for r in relevant)
-        if wired_for == _wired_for and not force:
-            return  # a change that concerns no record event
-        new: dict[type[Model], ModelHooks] = {}
-        for model in apps.get_models():
-            kinds = frozenset(KINDS) if _wire_all_models else _kinds_for(model, relevant)
-            if kinds:
-                old = _hooks.get(model)
-                new[model] = old if old is not None and old.kinds == kinds else ModelHooks(model, kinds)
-        for model in set(_hooks) | set(new):
-            _connect(model, new.get(model))
-        _hooks = new
-        _tracked = {model: hooks for model, hooks in new.items() if hooks.tracks}
-        _wired_for = wired_for
-        _relations.connect(new)
+        models = apps.get_models()
+        _reach.clear()
+        _counted_generation, registrations = registry.registrations_at()
+        for registration in registrations:
+            if _is_record_registration(registration):
+                _count(registration, 1, models)
+        _models_seen = models
+        _apply(set(models) | set(_hooks))
+
+
+# model -> record event class -> how many registrations can deliver it from that model
+_reach: dict[type[Model], dict[RecordKind, int]] = {}
+_models_seen: list[type[Model]] | None = None  # apps.get_models() when _reach was last recounted
+_counted_generation = 0  # the registry's generation _reach was recounted at: older changes are in it
+_deferred = False  # while install() imports the handlers modules: one recount afterwards
+
+
+def _count(registration: Registration, step: int, models: list[type[Model]]) -> list[type[Model]]:
+    """Add ``step`` to the counts of the models ``registration`` reaches; return those models."""
+    reached = []
+    for model in _reachable_models(registration.origin, models):
+        kinds = _kinds_for(model, (registration,))
+        if kinds:
+            counts = _reach.setdefault(model, {})
+            for kind in kinds:
+                counts[kind] = counts.get(kind, 0) + step
+            reached.append(model)
+    return reached
+
+
+def _reachable_models(origin: object, models: list[type[Model]]) -> Iterable[type[Model]]:
+    """The installed models an emission from which ``origin`` can match: a model class's subtree, not all."""
+    if origin is None:
+        return models
+    if isinstance(origin, type) and type(origin).__subclasscheck__ is type.__subclasscheck__:
+        installed = set(models)
+        found: dict[type, None] = {}
+        pending = [origin]
+        while pending:
+            cls = pending.pop()
+            if cls not in found:
+                found[cls] = None
+                pending.extend(cls.__subclasses__())
+        return [cls for cls in found if cls in installed]
+    return [model for model in models if origin_matches(origin, model)]
+
+
+def _apply(models: Iterable[type[Model]]) -> None:
+    """Wire ``models`` for the kinds their counts say, leaving unchanged hooks in place."""
+    changed = False
+    for model in models:
+        if _wire_all_models:
+            kinds = frozenset(KINDS)
+        else:
+            kinds = frozenset(kind for kind, count in _reach.get(model, {}).items() if count > 0)
+        old = _hooks.get(model)
+        if (old.kinds if old is not None else frozenset()) == kinds:
+            continue
+        changed = True
+        hooks = ModelHooks(model, kinds) if kinds else None
+        _connect(model, hooks)
+        if hooks is None:
+            _hooks.pop(model, None)
+            _tracked.pop(model, None)
+        else:
+            _hooks[model] = hooks
+            if hooks.tracks:
+                _tracked[model] = hooks
+            else:
+                _tracked.pop(model, None)
+    if changed:
+        _relations.connect(_hooks)
 
 
 @contextmanager
@@ -292,8 +351,21 @@ def _connect(model: type[Model], hooks: ModelHooks | None) -> None:
             signal.disconnect(sender=model, dispatch_uid=uid)
 
 
-def _on_registrations_changed() -> None:
-    rewire()
+def _on_registration_changed(change: RegistrationChange) -> None:
+    """Re-examine only the models the changed registration can reach (all, after ``clear``/``restore``)."""
+    if _deferred or not _installed:
+        return
+    registration = change.registration
+    if registration is not None and not _is_record_registration(registration):
+        return  # most registrations: nothing to do
+    with _lock:
+        if change.generation <= _counted_generation:
+            return  # another thread's recount already saw it
+        models = apps.get_models()
+        if registration is None or models is not _models_seen:  # everything, or models were added since
+            rewire()
+            return
+        _apply(_count(registration, 1 if change.added else -1, models))
 
 
 # -- stored values and diffs --------------------------------------------------------------------
@@ -707,7 +779,7 @@ def install() -> None:
 
     Called by ``canvas_core``'s AppConfig once Django's apps are ready; idempotent.
     """
-    global _installed
+    global _installed, _deferred
     with _lock:
         if _installed:
             return
@@ -717,10 +789,14 @@ def install() -> None:
         QuerySet.bulk_create = _bulk_create  # type: ignore[assignment, method-assign]
         QuerySet.bulk_update = _bulk_update  # type: ignore[method-assign]
         _updates.install()
-        registry.listeners.append(_on_registrations_changed)
+        registry.change_listeners.append(_on_registration_changed)
         _installed = True
-    autodiscover_modules(*handler_module_names())
-    rewire(force=True)
+    _deferred = True  # registrations made while importing are counted once, by the rewire below
+    try:
+        autodiscover_modules(*handler_module_names())
+    finally:
+        _deferred = False
+        rewire()
 
 
 DEFAULT_HANDLER_MODULES = ("handlers",)

@@ -88,9 +88,12 @@ def emit_event(event_type: Callable[P, E], /, origin: object = None, *args: P.ar
             f"got {len(args)} extra positional argument(s) for {getattr(event_type, '__qualname__', event_type)}"
         )
     try:
-        build, handlers = _plans[event_type, origin]  # type: ignore[index]
-    except Exception:  # a miss, an unhashable origin, or one whose __hash__ raises
-        build, handlers = registry.plan(event_type, origin)  # type: ignore[arg-type]
+        plan = _plans.get((event_type, origin))  # type: ignore[arg-type]
+    except Exception:  # an origin that cannot be hashed
+        plan = None
+    if plan is None:  # .get, not [...]: a miss that raised KeyError would cost more than the lookup
+        plan = registry.plan(event_type, origin)  # type: ignore[arg-type]
+    build, handlers = plan
     try:
         event = build(fields)
     except ValidationError as exc:
@@ -134,30 +137,53 @@ async def aemit_event(event_type: Callable[P, E], /, origin: object = None, *arg
             f"aemit_event() takes the event's fields as keyword arguments only; "
             f"got {len(args)} extra positional argument(s) for {getattr(event_type, '__qualname__', event_type)}"
         )
-    event, handlers = _build_and_plan(event_type, origin, fields)  # type: ignore[arg-type]
+    # The steps of _build_and_plan, inlined as in emit_event: this is a hot path too.
+    try:
+        plan = _plans.get((event_type, origin))  # type: ignore[arg-type]
+    except Exception:  # an origin that cannot be hashed
+        plan = None
+    if plan is None:
+        plan = registry.plan(event_type, origin)  # type: ignore[arg-type]
+    build, handlers = plan
+    try:
+        event = build(fields)
+    except ValidationError as exc:
+        raise EventValidationError(event_type, exc) from None  # type: ignore[arg-type]
+    if handlers is None:
+        handlers = registry.cached_handlers(type(event), origin)
     if not handlers:
         return event  # type: ignore[return-value]
 
     level = _async_depth.get()
     if level >= MAX_NESTING_DEPTH and _too_deep(event, level):
         raise EventNestingError(event, level, MAX_NESTING_DEPTH)
-    token = _async_depth.set(level + 1)
+    # The depth is raised only before the first await (an async handler, a
+    # failure report): only then can a nested aemit_event run in this task,
+    # and an emission whose handlers are all synchronous skips the cost.
+    token = None
     try:
         for handler in handlers:
             try:
                 kind = type(handler)
                 if kind is AsyncHandler:
+                    if token is None:
+                        token = _async_depth.set(level + 1)
                     await handler.handler(event)  # type: ignore[attr-defined]
                 elif kind in ASYNC_RUNS:  # instruments are installed: their run awaits async handlers
+                    if token is None:
+                        token = _async_depth.set(level + 1)
                     await handler.arun(event)  # type: ignore[attr-defined]
                 else:
                     result = handler(event)
                     if result is not None:
                         reject_awaitable(result, handler)
             except Exception as exc:
+                if token is None:
+                    token = _async_depth.set(level + 1)
                 await areport_failure(event, origin, handler, exc)
     finally:
-        _async_depth.reset(token)
+        if token is not None:
+            _async_depth.reset(token)
     return event  # type: ignore[return-value]
 
 
@@ -179,9 +205,12 @@ def _build_and_plan(
     :func:`emit_event` inlines the same steps, because it is the hot path.
     """
     try:
-        build, handlers = _plans[event_type, origin]
-    except Exception:  # as in emit_event
-        build, handlers = registry.plan(event_type, origin)
+        plan = _plans.get((event_type, origin))
+    except Exception:  # an origin that cannot be hashed
+        plan = None
+    if plan is None:
+        plan = registry.plan(event_type, origin)
+    build, handlers = plan
     try:
         event = build(fields)
     except ValidationError as exc:

@@ -10,7 +10,7 @@ Cost when none is installed: nothing. The dispatcher's hot loop is not
 touched; instead, while instruments are installed, every cached plan's
 handler tuple is replaced by a single :class:`_InstrumentedRun` that runs the
 real handlers through the instruments. Installing or removing an instrument
-clears the plan cache, exactly like registering a handler does.
+clears the whole plan cache (a registration clears only the plans it reaches).
 """
 
 from __future__ import annotations

@@ -1,16 +1,22 @@
-"""Who handles what: registrations, and the per-(event type, origin) lookup cache.
+"""Who handles what: registrations, their index, and the per-(event type, origin) plan cache.
 
 Writes (register, remove) are rare and take a lock. Reads happen on every
 emission and take none: the dispatcher reads ``Registry.plans`` with a single
-dict lookup, and only a miss comes here. Every write clears that cache, so a
-miss always recomputes from the current registrations.
+dict lookup, and only a miss comes here. A miss costs hash lookups along the
+event type's MRO (see ``_index``), never a scan of the registry; a write drops
+only the plans of the event types it can reach.
 """
 
 from __future__ import annotations
 
+import enum
 import functools
 import inspect
+import itertools
+import os
 import threading
+import types
+import weakref
 from collections.abc import Callable, Collection, Hashable, Iterable
 from typing import Any, NamedTuple
 
@@ -18,8 +24,9 @@ from ._adapters import AsyncHandler, BackgroundFieldFilter, FieldFilter, Handler
 from ._describe import describe_callable, describe_origin
 from ._event import Event, builder_for
 from ._generics import event_type_matches
+from ._index import Parametrizations, TypeIndex, matching_types, ordered_runners, origin_matches
 
-__all__ = ["Registration", "Registry", "SourceLocation", "handler_source"]
+__all__ = ["Registration", "RegistrationChange", "Registry", "SourceLocation", "handler_source", "origin_matches"]
 
 Handler = Callable[[Any], object]
 
@@ -27,10 +34,18 @@ Handler = Callable[[Any], object]
 # they depend on the built event's class (generic events emitted unparametrized).
 Plan = tuple[Callable[[dict[str, Any]], Event], "tuple[Handler, ...] | None"]
 
-# Bound on cached plans. Emitters may pass a new origin object on each call (a
-# request, say); the cache must not keep them all.
+# Bound on cached plans (one per event type and origin: strings, tenants'
+# ids... can be many).
 _MAX_PLANS = 4096
+# Once full, only one miss in this many is cached (evicting the oldest
+# quarter): origins cycling through more than the bound would otherwise pay
+# for caching on every emission, and new long-lived origins still get in.
+_ADMIT_WHEN_FULL = 16
 
+
+# (how to build the event, its TypeIndex (None for an unparametrized generic),
+# the plan when it is the same for every origin)
+_IndexEntry = tuple[Callable[[dict[str, Any]], Event], TypeIndex | None, Plan | None]
 
 # A copy of the registrations, restorable with ``Registry.restore``.
 Snapshot = dict[type[Event], dict[Hashable | None, dict[Handler, Handler]]]
@@ -99,21 +114,20 @@ def handler_source(handler: Callable[..., object]) -> SourceLocation | None:
     return SourceLocation(code.co_filename, code.co_firstlineno)
 
 
-def origin_matches(registered: object, emitted: object) -> bool:
-    """Whether a handler registered with ``registered`` as origin receives an emission from ``emitted``.
+class RegistrationChange(NamedTuple):
+    """What changed, as told to :attr:`Registry.change_listeners`."""
 
-    No origin means every emission. Otherwise the origins must be equal, or
-    both be classes with ``emitted`` a subclass of ``registered`` (a handler
-    scoped to a model hears about its proxy models too).
+    registration: Registration | None
+    """The registration added or removed; ``None`` when any may have changed (``clear``, ``restore``)."""
+    added: bool
+    """Whether it was added (``False``: removed)."""
+    generation: int
+    """The registry's generation after the change (see :meth:`Registry.registrations_at`).
+
+    Listeners run outside the registry's lock, so two threads' changes may
+    reach them in either order; a listener that also reads every registration
+    uses this to skip changes that reading already included.
     """
-    if registered is None or registered is emitted:  # identity first, as dict lookups do (nan, broken __eq__)
-        return True
-    if isinstance(registered, type) and isinstance(emitted, type):
-        return issubclass(emitted, registered)
-    try:
-        return bool(registered == emitted)
-    except Exception:  # an origin with a broken __eq__ matches nothing
-        return False
 
 
 class Registry:
@@ -121,16 +135,31 @@ class Registry:
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
+        _registries.add(self)
         # event type -> origin -> handler -> what a plan calls for it (the
         # handler itself, or an adapter chosen at registration)
         self._by_type: dict[type[Event], dict[Hashable | None, dict[Handler, Handler]]] = {}
+        # handler -> (event type, origin, its handlers dict) of each of its registrations: removal by handler
+        self._by_handler: dict[Handler, list[tuple[type[Event], Hashable | None, dict[Handler, Handler]]]] = {}
+        # generic event class -> its parametrizations that have registrations
+        self._generics: dict[type, Parametrizations] = {}
+        # emitted event type -> (how to build it, its TypeIndex or None for unparametrized generics,
+        # the plan when it is the same for every origin or None)
+        self._indexes: dict[type[Event], _IndexEntry] = {}
         # (event type, origin) -> Plan. Read without the lock by the dispatcher.
+        # Only origins that are safe to keep (see ``_keepable``) are cached;
+        # other origins are looked up in ``_indexes`` on each emission.
         self.plans: dict[tuple[type[Event], object], Plan] = {}
-        # Called with no argument after every change of the registrations, for
-        # integrations that prepare work per registration (the Django one wires
-        # models only when some handler can receive their record events).
+        self._plan_keys: dict[type[Event], dict[tuple[type[Event], object], None]] = {}  # plans, by event type
+        self._misses_when_full = itertools.count()
+        self._generation = 0  # one more with each change
+        # Called with no argument after every change of the registrations.
         # Never called while dispatching.
         self.listeners: list[Callable[[], object]] = []
+        # Called with a RegistrationChange after every change, for integrations
+        # that prepare work per registration (the Django one wires models only
+        # when some handler can receive their record events).
+        self.change_listeners: list[Callable[[RegistrationChange], object]] = []
         # Functions integrations add to name the fields of an origin (the
         # Django one: a model's fields), for checking ``fields=`` filters. Each
         # returns None for an origin it does not know.
@@ -157,7 +186,17 @@ class Registry:
         if fields is not None:
             runner = (BackgroundFieldFilter if background else FieldFilter)(handler, runner, fields)
         with self._lock:
-            handlers = self._by_type.setdefault(event_type, {}).setdefault(origin, {})
+            by_origin = self._by_type.get(event_type)
+            if by_origin is None:
+                by_origin = self._by_type[event_type] = {}
+                generic = event_type.__pydantic_generic_metadata__["origin"]
+                if generic is not None:
+                    if generic not in self._generics:
+                        self._generics[generic] = Parametrizations(generic)
+                    self._generics[generic].add(event_type)
+            handlers = _lookup(by_origin, origin)
+            if handlers is None:
+                handlers = by_origin[origin] = {}
             registered = handlers.get(handler)
             if registered is not None:
                 if _is_background(registered) != background:
@@ -174,8 +213,11 @@ class Registry:
                     )
                 return  # registering twice registers once
             handlers[handler] = runner
-            self.plans.clear()
-        self._changed()
+            self._by_handler.setdefault(handler, []).append((event_type, origin, handlers))
+            self._invalidate(event_type)
+            self._generation += 1
+            generation = self._generation
+        self._changed(RegistrationChange(Registration(event_type, origin, handler), True, generation))
 
     def remove(
         self,
@@ -184,35 +226,70 @@ class Registry:
         origin: Hashable | None = None,
     ) -> int:
         """Remove registrations of ``handler``; return how many were removed."""
-        removed = 0
+        if event_type is not None:
+            check_event_type(event_type, "remove_handler")
         with self._lock:
-            for registered_type, by_origin in list(self._by_type.items()):
-                if event_type is not None and registered_type is not event_type:
-                    continue
-                for registered_origin, handlers in list(by_origin.items()):
-                    if event_type is not None and registered_origin != origin:
-                        continue
-                    if handlers.pop(handler, _MISSING) is not _MISSING:
-                        removed += 1
-                    if not handlers:
-                        del by_origin[registered_origin]
-                if not by_origin:
-                    del self._by_type[registered_type]
-            if removed:
-                self.plans.clear()
-        if removed:
-            self._changed()
-        return removed
+            entries = self._by_handler.get(handler)
+            if not entries:
+                return 0
+            if event_type is None:
+                removed = entries
+            else:
+                by_origin = self._by_type.get(event_type)
+                handlers = _lookup(by_origin, origin) if by_origin is not None else None
+                removed = [entry for entry in entries if entry[2] is handlers]
+            if not removed:
+                return 0
+            for registered_type, registered_origin, handlers in removed:
+                del handlers[handler]
+                if not handlers:
+                    self._drop_origin(registered_type, registered_origin, handlers)
+                self._invalidate(registered_type)
+            if len(removed) == len(entries):
+                del self._by_handler[handler]
+            else:  # by identity: comparing the entries would compare origins
+                gone = {id(entry[2]) for entry in removed}
+                self._by_handler[handler] = [entry for entry in entries if id(entry[2]) not in gone]
+            self._generation += 1
+            generation = self._generation
+        self._changed(
+            *(RegistrationChange(Registration(t, o, handler), False, generation) for t, o, _ in removed),
+        )
+        return len(removed)
+
+    def _drop_origin(self, event_type: type[Event], origin: object, handlers: dict[Handler, Handler]) -> None:
+        """Delete the (now empty) ``handlers`` dict, registered under ``origin``, from ``event_type``'s origins."""
+        by_origin = self._by_type[event_type]
+        try:
+            found = by_origin.get(origin) is handlers
+        except Exception:  # a colliding origin's __eq__ raised
+            found = False
+        if found:
+            del by_origin[origin]
+        else:  # identity decides, not (broken) equality
+            self._by_type[event_type] = by_origin = {o: h for o, h in by_origin.items() if h is not handlers}
+        if not by_origin:
+            del self._by_type[event_type]
+            generic = event_type.__pydantic_generic_metadata__["origin"]
+            parametrizations = self._generics.get(generic) if generic is not None else None
+            if generic is not None and parametrizations is not None and parametrizations.discard(event_type):
+                del self._generics[generic]
 
     def clear(self) -> None:
         with self._lock:
             self._by_type.clear()
-            self.plans.clear()
-        self._changed()
+            self._reindex()
+            self._generation += 1
+            generation = self._generation
+        self._changed(RegistrationChange(None, False, generation))
 
-    def _changed(self) -> None:
+    def _changed(self, *changes: RegistrationChange) -> None:
+        """Tell the listeners: each plain listener once, each change listener once per change."""
         for listener in list(self.listeners):
             listener()
+        for change_listener in list(self.change_listeners):
+            for change in changes:
+                change_listener(change)
 
     def snapshot(self) -> Snapshot:
         """A copy of every registration, for :meth:`restore`."""
@@ -222,18 +299,67 @@ class Registry:
     def restore(self, snapshot: Snapshot) -> bool:
         """Make the registrations exactly those of ``snapshot``; return whether anything changed."""
         with self._lock:
-            if self._by_type == snapshot:
-                return False
+            try:
+                if self._by_type == snapshot:
+                    return False
+            except Exception:  # an origin whose __eq__ raises: assume a change
+                pass
             self._by_type = _copy(snapshot)
-            self.plans.clear()
-        self._changed()
+            self._reindex()
+            self._generation += 1
+            generation = self._generation
+        self._changed(RegistrationChange(None, True, generation))
         return True
+
+    def _reindex(self) -> None:
+        """Rebuild the indexes from ``_by_type`` and drop every cached plan."""
+        self._by_handler.clear()
+        self._generics.clear()
+        for event_type, by_origin in self._by_type.items():
+            generic = event_type.__pydantic_generic_metadata__["origin"]
+            if generic is not None:
+                self._generics.setdefault(generic, Parametrizations(generic)).add(event_type)
+            for origin, handlers in by_origin.items():
+                for handler in handlers:
+                    self._by_handler.setdefault(handler, []).append((event_type, origin, handlers))
+        self._indexes.clear()
+        self._plan_keys.clear()
+        self.plans.clear()
 
     def set_plan_wrapper(self, wrap: Callable[[object, tuple[Handler, ...]], tuple[Handler, ...]] | None) -> None:
         """Have every plan computed from now on run its handlers through ``wrap(origin, handlers)``."""
         with self._lock:
             self._wrap_handlers = wrap
+            self._indexes.clear()
+            self._plan_keys.clear()
             self.plans.clear()
+
+    def _invalidate(self, changed: type[Event]) -> None:
+        """Drop the cached plans of every event type a registration for ``changed`` reaches.
+
+        Those are subclasses of ``changed`` (of its generic class, for a
+        parametrization): walk that subtree, or, when more event types are in
+        it than have plans, check the cached types instead.
+        """
+        indexes = self._indexes
+        if not indexes:
+            return
+        generic = changed.__pydantic_generic_metadata__["origin"]
+        root: type = generic if generic is not None else changed
+        budget = len(indexes)
+        seen: set[type] = set()
+        pending = [root]
+        while pending and len(seen) <= budget:
+            cls = pending.pop()
+            if cls not in seen:
+                seen.add(cls)
+                pending.extend(cls.__subclasses__())
+        candidates = list(indexes) if len(seen) > budget else [cls for cls in seen if cls in indexes]
+        for event_type in candidates:
+            if event_type_matches(event_type, changed):
+                del indexes[event_type]
+                for key in self._plan_keys.pop(event_type, ()):
+                    self.plans.pop(key, None)
 
     # -- reads ----------------------------------------------------------------
 
@@ -246,74 +372,168 @@ class Registry:
                 for handler in handlers
             ]
 
+    def registrations_at(self) -> tuple[int, list[Registration]]:
+        """Every registration, and the generation they are the state of (changes up to it included)."""
+        with self._lock:
+            return self._generation, self.registrations()
+
     def registrations_for(self, event_type: type[Event], origin: object = None) -> list[Registration]:
         """The registrations an emission of ``event_type`` from ``origin`` reaches."""
+        check_event_type(event_type, "registrations_for")
         with self._lock:
             return [
                 Registration(registered_type, registered_origin, handler)
-                for registered_type, by_origin in self._by_type.items()
-                if event_type_matches(event_type, registered_type)
-                for registered_origin, handlers in by_origin.items()
+                for registered_type in matching_types(event_type, self._by_type, self._generics)
+                for registered_origin, handlers in self._by_type[registered_type].items()
                 if origin_matches(registered_origin, origin)
                 for handler in handlers
             ]
 
     def handlers_for(self, event_type: type[Event], origin: object = None) -> tuple[Handler, ...]:
         """The handlers an emission of ``event_type`` from ``origin`` runs (order not meaningful)."""
+        check_event_type(event_type, "handlers_for")
         return tuple(self._matching(event_type, origin))
 
     def runners_for(self, event_type: type[Event], origin: object = None) -> tuple[Handler, ...]:
-        """What the dispatcher calls for those handlers: background handlers last.
-
-        Background handlers copy the event when they run; running them after
-        the others means the copy carries every change the others made.
-        """
-        runners = self._matching(event_type, origin).values()
-        first = [runner for runner in runners if not _is_background(runner)]
-        return (*first, *(runner for runner in runners if _is_background(runner)))
+        """What the dispatcher calls for those handlers: background handlers last."""
+        check_event_type(event_type, "runners_for")
+        return ordered_runners(self._matching(event_type, origin))
 
     def _matching(self, event_type: type[Event], origin: object) -> dict[Handler, Handler]:
         with self._lock:
-            found: dict[Handler, Handler] = {}
-            for registered_type, by_origin in self._by_type.items():
-                if not event_type_matches(event_type, registered_type):
-                    continue
-                for registered_origin, handlers in by_origin.items():
-                    if origin_matches(registered_origin, origin):
-                        found.update(handlers)
-            return found
+            index = TypeIndex(matching_types(event_type, self._by_type, self._generics), self._by_type)
+        found = index.matching(origin)
+        return index.everyone if found is None else found
 
     def plan(self, event_type: type[Event], origin: object) -> Plan:
-        """Compute (and cache, when ``origin`` is hashable) what an emission does."""
-        build = builder_for(event_type)
+        """Compute what an emission does (cached when ``origin`` is safe to keep)."""
+        try:
+            build, index, common = self._indexes[event_type]
+        except (KeyError, TypeError):
+            build, index, common = self._index_for(event_type)
+        keep = _KEEPABLE_CLASSES.get(type(origin))
+        if keep is None or keep is tuple:
+            keep = _keepable(origin)
+        if common is not None and not keep:
+            return common  # the same plan for every origin
+        if index is None:
+            handlers = common[1] if common is not None else None
+        else:
+            found = index.matching(origin)
+            handlers = index.runners if found is None else ordered_runners(found)
+        wrap = self._wrap_handlers
+        if wrap is not None and handlers is not None:
+            handlers = wrap(origin, handlers)
+        plan: Plan = (build, handlers)
+        if keep and (len(self.plans) < _MAX_PLANS or not next(self._misses_when_full) % _ADMIT_WHEN_FULL):
+            with self._lock:
+                # not if a change (or an instrument) invalidated the index meanwhile
+                entry = self._indexes.get(event_type)
+                if entry is not None and entry[1] is index and self._wrap_handlers is wrap:
+                    self._keep(event_type, origin, plan)
+        return plan
+
+    def _index_for(self, event_type: type[Event]) -> _IndexEntry:
+        build = builder_for(event_type)  # raises a clear TypeError for a non-event
         with self._lock:
-            if event_type.__pydantic_generic_metadata__["parameters"]:
-                handlers = None  # known once the event, and so its parametrized class, exists
-            else:
-                handlers = self.runners_for(event_type, origin)
-                if self._wrap_handlers is not None:
-                    handlers = self._wrap_handlers(origin, handlers)
-            plan: Plan = (build, handlers)
-            try:
-                if len(self.plans) >= _MAX_PLANS:
-                    self.plans.clear()
-                self.plans[event_type, origin] = plan
-            except Exception:
-                pass  # an unhashable origin (or one whose __hash__ raises): correct, just not cached
-            return plan
+            entry = self._indexes.get(event_type)
+            if entry is None:
+                if event_type.__pydantic_generic_metadata__["parameters"]:
+                    # handlers known once the event, and so its parametrized class, exists
+                    entry = (build, None, (build, None))
+                else:
+                    index = TypeIndex(matching_types(event_type, self._by_type, self._generics), self._by_type)
+                    no_origin_matters = not index.pairs and self._wrap_handlers is None
+                    entry = (build, index, (build, index.runners) if no_origin_matters else None)
+                self._indexes[event_type] = entry
+            return entry
+
+    def _keep(self, event_type: type[Event], origin: object, plan: Plan) -> None:
+        plans = self.plans
+        if len(plans) >= _MAX_PLANS:
+            # Evict the oldest quarter: bounded, and no cliff where every emission misses at once.
+            for key in list(itertools.islice(plans, _MAX_PLANS // 4)):
+                del plans[key]
+                keys = self._plan_keys.get(key[0])
+                if keys is not None:
+                    keys.pop(key, None)
+        key = (event_type, origin)
+        plans[key] = plan
+        self._plan_keys.setdefault(event_type, {})[key] = None
 
     def cached_handlers(self, event_type: type[Event], origin: object) -> tuple[Handler, ...]:
         """Handlers for an already built event's class (its plan is computed when missing)."""
         try:
-            plan = self.plans[event_type, origin]
-        except Exception:  # a miss, or an origin that cannot be hashed
+            plan = self.plans.get((event_type, origin))
+        except Exception:  # an origin that cannot be hashed
+            plan = None
+        if plan is None:
             plan = self.plan(event_type, origin)
         handlers = plan[1]
         assert handlers is not None  # a built event's class is never an unparametrized generic
         return handlers
 
 
-_MISSING = object()
+# Origins kept as plan cache keys: values that are small, immutable and
+# usually long-lived, and functions. Anything else (a request, a model instance) is looked up
+# on each emission, so the cache never keeps it alive. By the origin's class:
+# True, False, or ``tuple`` (decided by the items).
+_KEEPABLE_CLASSES: dict[type, bool | type[tuple[Any, ...]]] = {
+    **dict.fromkeys((type(None), str, int, bool, float, bytes, type, types.ModuleType), True),
+    # functions (not bound methods, made anew on each access and holding their object)
+    **dict.fromkeys((types.FunctionType, types.BuiltinFunctionType), True),
+    tuple: tuple,
+    frozenset: tuple,
+}
+_KEEPABLE_CLASSES_BOUND = 1024  # the classes decided on; dynamic classes must not pile up
+
+
+def _keepable(origin: object) -> bool:
+    cls = type(origin)
+    keep = _KEEPABLE_CLASSES.get(cls)
+    if keep is tuple:
+        return all(_keepable(item) for item in origin)  # type: ignore[attr-defined]
+    if keep is None:
+        keep = issubclass(cls, (type, types.ModuleType, enum.Enum))
+        if len(_KEEPABLE_CLASSES) < _KEEPABLE_CLASSES_BOUND:
+            _KEEPABLE_CLASSES[cls] = keep
+    return bool(keep)
+
+
+def _lookup(by_origin: dict[Hashable | None, dict[Handler, Handler]], origin: object) -> dict[Handler, Handler] | None:
+    """``by_origin.get(origin)``, even when a registered origin's ``__eq__`` (or ``origin``'s hash) raises.
+
+    Like a dict lookup: the same object first, then an equal one.
+    """
+    try:
+        return by_origin.get(origin)
+    except Exception:
+        pass
+    for registered, handlers in by_origin.items():
+        if registered is origin:
+            return handlers
+    for registered, handlers in by_origin.items():
+        try:
+            if registered == origin:
+                return handlers
+        except Exception:  # this one's __eq__ is broken; it equals nothing
+            continue
+    return None
+
+
+# Every registry, so that a forked child can replace their locks (see _after_fork).
+_registries: weakref.WeakSet[Registry] = weakref.WeakSet()
+
+
+def _after_fork() -> None:
+    # A lock held by another thread at fork() stays held forever in the child,
+    # where that thread does not exist: give the child fresh ones.
+    for registry in list(_registries):
+        registry._lock = threading.RLock()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows
+    os.register_at_fork(after_in_child=_after_fork)
 
 
 def _runner_for(event_type: type[Event], handler: Handler, background: bool) -> Handler:
@@ -346,6 +566,15 @@ def check_registration(event_type: object, origin: object, handler: object) -> N
     check_handler(handler)
 
 
+def check_event_type(event_type: object, caller: str) -> None:
+    """Raise a clear :class:`TypeError` unless ``event_type`` is an event class."""
+    if not (isinstance(event_type, type) and issubclass(event_type, Event)):
+        raise TypeError(
+            f"{caller}() needs an Event subclass, got {event_type!r}; "
+            "pass the event class itself (e.g. `MyEvent`, not an instance or its name)"
+        )
+
+
 def check_target(event_type: object, origin: object) -> None:
     """Raise :class:`TypeError` unless ``event_type`` is an event class and ``origin`` is hashable."""
     if not (isinstance(event_type, type) and issubclass(event_type, Event)):
@@ -360,6 +589,11 @@ def check_target(event_type: object, origin: object) -> None:
             f"handle_event() origin must be hashable, got an unhashable {type(origin).__qualname__}; "
             "use a class, a module, a string or another hashable object"
         ) from None
+    except Exception as exc:
+        raise TypeError(
+            f"handle_event() origin must be hashable, but hashing the {type(origin).__qualname__} given raised "
+            f"{type(exc).__qualname__}; fix its __hash__, or use a class, a module or a string as origin"
+        ) from exc
 
 
 def check_fields(
