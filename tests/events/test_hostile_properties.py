@@ -69,7 +69,7 @@ class BadReprStr(str):
 
 
 # Origins a handler can be registered with (hashable) and ones only an emitter can pass.
-REGISTRABLE: list[object] = [None, "a", BadRepr(), BadAttributes(), BadReprStr("b"), BadEquality()]
+REGISTRABLE: list[object] = [None, "a", BadRepr(), BadAttributes(), BadReprStr("b"), BadEquality(), float("nan")]
 EMITTED: list[object] = [*REGISTRABLE, HashRaisesValueError(), [1, 2], {"k": "v"}]
 
 SHAPES = ["function", "callable object", "partial", "bound method", "async def", "returns coroutine", "generator"]
