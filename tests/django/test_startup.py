@@ -7,7 +7,10 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from canvas_core import events
+from canvas_core.django import wired_events
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,3 +46,21 @@ def test_importing_canvas_core_and_its_event_bus_never_imports_django() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+@pytest.mark.usefixtures("empty_registry")
+def test_models_of_apps_installed_later_are_wired_too() -> None:
+    # Django's own test runner installs the apps under test with apps.set_installed_apps(), after
+    # django.setup() ran canvas_core's ready(); override_settings(INSTALLED_APPS=...) does the same.
+    from django.conf import settings
+    from django.test import override_settings
+
+    events.handle_event(events.PostRecordCreate)(_ignore)
+    with override_settings(INSTALLED_APPS=[*settings.INSTALLED_APPS, "django.contrib.sessions"]):
+        from django.contrib.sessions.models import Session
+
+        assert wired_events(Session) == {events.PostRecordCreate}
+
+
+def _ignore(event: events.Event) -> None:
+    pass

@@ -661,18 +661,20 @@ def _stored_for_bulk(
 def install() -> None:
     """Install the ORM hooks, import every app's ``handlers`` module, and wire the models.
 
-    Called by ``canvas_core``'s AppConfig once Django's apps are ready; idempotent.
+    Called by ``canvas_core``'s AppConfig once Django's apps are ready. Called
+    again when the app registry is populated again (``apps.set_installed_apps()``,
+    as Django's own test runner and ``override_settings(INSTALLED_APPS=...)``
+    do), it imports the new apps' ``handlers`` modules and wires their models.
     """
     global _installed
     with _lock:
-        if _installed:
-            return
-        Model.save_base = _save_base  # type: ignore[method-assign]
-        Model.refresh_from_db = _refresh_from_db  # type: ignore[method-assign]
-        Model.from_db = classmethod(_from_db)  # type: ignore[assignment]
-        QuerySet.bulk_create = _bulk_create  # type: ignore[assignment, method-assign]
-        QuerySet.bulk_update = _bulk_update  # type: ignore[method-assign]
-        registry.listeners.append(_on_registrations_changed)
-        _installed = True
+        if not _installed:
+            Model.save_base = _save_base  # type: ignore[method-assign]
+            Model.refresh_from_db = _refresh_from_db  # type: ignore[method-assign]
+            Model.from_db = classmethod(_from_db)  # type: ignore[assignment]
+            QuerySet.bulk_create = _bulk_create  # type: ignore[assignment, method-assign]
+            QuerySet.bulk_update = _bulk_update  # type: ignore[method-assign]
+            registry.listeners.append(_on_registrations_changed)
+            _installed = True
     autodiscover_modules("handlers")
     rewire(force=True)
