@@ -17,28 +17,41 @@ two more (``SAVEPOINT`` and ``RELEASE SAVEPOINT``).
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from django.db import DatabaseError, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from canvas_core.events import Event, emit_event
+from canvas_core.events import Event, EventValidationError, emit_event
 from canvas_core.events._dispatch import emit_guarded
 
 __all__ = ["deliver"]
 
+logger = logging.getLogger("canvas_core.django")
 
-def deliver(event_type: type[Event], origin: type[Any], using: str, fields: dict[str, Any]) -> Event:
-    """Emit ``event_type`` about a write on database ``using``; return the event.
+
+def deliver(event_type: type[Event], origin: type[Any], using: str, fields: dict[str, Any]) -> None:
+    """Emit ``event_type`` about a write on database ``using``.
 
     Handlers run as with :func:`emit_event`; inside an atomic block each runs
-    behind a lazily created savepoint (see the module docstring).
+    behind a lazily created savepoint (see the module docstring). An event the
+    integration cannot build is its own bug, never the caller's: it is logged
+    at ERROR and the write goes on without it.
     """
     connection = connections[using]
-    if not connection.in_atomic_block:
-        return emit_event(event_type, origin=origin, **fields)
-    return emit_guarded(functools.partial(_run_guarded, connection), event_type, origin, fields)
+    try:
+        if not connection.in_atomic_block:
+            emit_event(event_type, origin=origin, **fields)
+        else:
+            emit_guarded(functools.partial(_run_guarded, connection), event_type, origin, fields)
+    except EventValidationError:
+        logger.exception(
+            "canvas_core could not build %s for a write of %s; its handlers did not run",
+            event_type.__qualname__,
+            origin.__qualname__,
+        )
 
 
 class _LazySavepoint:

@@ -580,21 +580,30 @@ def _bulk_create(
     update_fields: Sequence[str] | None = None,
     unique_fields: Sequence[str] | None = None,
 ) -> list[Any]:
-    hooks = _hooks.get(self.model)
-    if hooks is None or not hooks.saves or ignore_conflicts or update_conflicts:
+    if not _hooks or ignore_conflicts or update_conflicts:
         # With conflicts ignored or turned into updates, Django cannot tell which rows were inserted.
         return _django_bulk_create(
             self, objs, batch_size, ignore_conflicts, update_conflicts, update_fields, unique_fields
         )
     objs = list(objs)
+    # Each record's own model: a proxy's manager accepts instances of the concrete model, and the reverse.
+    hooks_of = [_hooks.get(type(obj)) for obj in objs]
+    if not any(hooks is not None and hooks.saves for hooks in hooks_of):
+        return _django_bulk_create(
+            self, objs, batch_size, ignore_conflicts, update_conflicts, update_fields, unique_fields
+        )
+    # Marked for writing, as Django's bulk_create does first: self.db is then the write database.
+    self._for_write = True  # type: ignore[attr-defined]
     using = self.db
-    if hooks.pre_create is not None:
-        for obj in objs:
+    for obj, hooks in zip(objs, hooks_of, strict=True):
+        if hooks is not None and hooks.pre_create is not None:
             deliver(hooks.pre_create, type(obj), using, {"record": obj})
     created = _django_bulk_create(
         self, objs, batch_size, ignore_conflicts, update_conflicts, update_fields, unique_fields
     )
-    for obj in objs:
+    for obj, hooks in zip(objs, hooks_of, strict=True):
+        if hooks is None:
+            continue
         if hooks.tracks:
             obj.__dict__[STORED] = _capture(hooks, obj.__dict__)
         if hooks.post_create is not None:
@@ -605,34 +614,48 @@ def _bulk_create(
 def _bulk_update(
     self: QuerySet[Any], objs: Iterable[Model], fields: Iterable[str], batch_size: int | None = None
 ) -> int:
-    hooks = _hooks.get(self.model)
-    if hooks is None or not hooks.tracks:
+    if not _tracked:
         return _django_bulk_update(self, objs, fields, batch_size)
     objs = list(objs)
     fields = list(fields)
+    # Grouped by each record's own model (see _bulk_create); Django writes them all in one go.
+    groups: dict[ModelHooks, list[Model]] = {}
+    for obj in objs:
+        hooks = _tracked.get(type(obj))
+        if hooks is not None:
+            groups.setdefault(hooks, []).append(obj)
+    if not groups:
+        return _django_bulk_update(self, objs, fields, batch_size)
+    # Marked for writing, as Django's bulk_update does first: self.db is then the write database.
+    self._for_write = True  # type: ignore[attr-defined]
     using = self.db
-    written = _written_fields(hooks, {}, fields)
-    stored_by_obj = _stored_for_bulk(hooks, using, objs, written)
-    if hooks.pre_update is not None:
-        befores = [_copy_loaded(hooks, obj.__dict__) for obj in objs]
-        for obj, stored in zip(objs, stored_by_obj, strict=True):
-            diff = _diff(written, stored, obj.__dict__)
-            deliver(hooks.pre_update, type(obj), using, {"record": obj, "diff": diff})
-        extra: set[str] = set()
-        for obj, before in zip(objs, befores, strict=True):
-            extra.update(_diff(hooks.fields, before, obj.__dict__))
-        extra.difference_update(name for name, _ in written)
-        if extra:
-            fields += sorted(extra)
+    plans = []
+    extra: set[str] = set()
+    for hooks, members in groups.items():
+        written = _written_fields(hooks, {}, fields)
+        stored_by_obj = _stored_for_bulk(hooks, using, members, written)
+        if hooks.pre_update is not None:
+            befores = [_copy_loaded(hooks, obj.__dict__) for obj in members]
+            for obj, stored in zip(members, stored_by_obj, strict=True):
+                diff = _diff(written, stored, obj.__dict__)
+                deliver(hooks.pre_update, type(obj), using, {"record": obj, "diff": diff})
+            for obj, before in zip(members, befores, strict=True):
+                extra.update(_diff(hooks.fields, before, obj.__dict__))
+        plans.append((hooks, members, written, stored_by_obj))
+    extra.difference_update(name for _, _, written, _ in plans for name, _ in written)
+    if extra:  # fields Pre handlers changed are written too
+        fields += sorted(extra)
+        for i, (hooks, members, _, stored_by_obj) in enumerate(plans):
             written = _written_fields(hooks, {}, fields)
-            stored_by_obj = _stored_for_bulk(hooks, using, objs, written, stored_by_obj)
+            plans[i] = (hooks, members, written, _stored_for_bulk(hooks, using, members, written, stored_by_obj))
     updated = _django_bulk_update(self, objs, fields, batch_size)
-    new_values_by_obj = _resolve_written(hooks, using, objs, written)
-    for obj, stored, new_values in zip(objs, stored_by_obj, new_values_by_obj, strict=True):
-        diff = _diff(written, stored, new_values)
-        obj.__dict__[STORED] = stored | new_values
-        if hooks.post_update is not None:
-            deliver(hooks.post_update, type(obj), using, {"record": obj, "diff": diff})
+    for hooks, members, written, stored_by_obj in plans:
+        new_values_by_obj = _resolve_written(hooks, using, members, written)
+        for obj, stored, new_values in zip(members, stored_by_obj, new_values_by_obj, strict=True):
+            diff = _diff(written, stored, new_values)
+            obj.__dict__[STORED] = stored | new_values
+            if hooks.post_update is not None:
+                deliver(hooks.post_update, type(obj), using, {"record": obj, "diff": diff})
     return updated
 
 
