@@ -76,3 +76,12 @@ class Document(models.Model):
 
     data = models.JSONField(default=dict)
     prices = models.JSONField(default=dict, encoder=DecimalJSONEncoder, decoder=DecimalJSONDecoder)
+
+
+class Membership(models.Model):
+    """A composite primary key (Django 5.2) whose fields all have defaults: Django saves new ones with an INSERT."""
+
+    pk = models.CompositePrimaryKey("group", "member")
+    group = models.IntegerField(default=1)
+    member = models.IntegerField(default=1)
+    role = models.CharField(max_length=20, default="")

@@ -428,9 +428,8 @@ def _save_base(
 
 
 def _pk_has_default(model: type[Model]) -> bool:
-    pk = model._meta.pk
-    assert pk is not None
-    return pk.has_default() or pk.has_db_default()
+    # Django's own test for skipping the UPDATE: every field of the pk (composite ones too) has a default.
+    return all(field.has_default() or field.has_db_default() for field in model._meta.pk_fields)
 
 
 def _save_with_events(
@@ -446,8 +445,11 @@ def _save_with_events(
     values = instance.__dict__
     pk = instance.pk
     stored: dict[str, Any] | None = None
-    creating = instance._state.adding
-    if creating and not force_insert and pk is not None and not _pk_has_default(model):
+    pk_set = instance._is_pk_set()  # type: ignore[attr-defined]
+    # Django inserts a new instance, one it is told to insert, and one without a pk (whatever its
+    # _state says: ``obj.pk = None; obj.save()`` is Django's way to copy a row).
+    creating = instance._state.adding or bool(force_insert) or not pk_set
+    if creating and not force_insert and pk_set and not _pk_has_default(model):
         # Django will try an UPDATE first: find out whether the row exists (one query).
         found = _fetch_stored(model, using, [pk], hooks.attnames)
         if found:
