@@ -262,10 +262,14 @@ def django_suite(session: nox.Session) -> None:
             results[wired] = json.loads((run / "results.json").read_text())
             if wired:
                 received: dict[str, int] = {}
+                errors: list[str] = []
                 for counts in (run / "counts").glob("*.json"):
-                    for kind, count in json.loads(counts.read_text()).items():
+                    seen = json.loads(counts.read_text())
+                    for kind, count in seen["received"].items():
                         received[kind] = received.get(kind, 0) + count
+                    errors.extend(seen["errors"])
                 session.log(f"record events the catch-all handlers received: {dict(sorted(received.items()))}")
+                failed.extend(f"{database}: canvas_core logged {error}" for error in errors)
                 never = [kind for kind in RECORD_EVENTS if not received.get(kind)]
                 if never:
                     failed.append(f"{database}: the catch-all handlers never received {never}")

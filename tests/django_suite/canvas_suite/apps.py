@@ -1,9 +1,15 @@
-"""Catch-all handlers of the six record events, reading them as a user's handler would, and counting them."""
+"""Catch-all handlers of the six record events, reading them as a user's handler would, and counting them.
+
+What canvas_core logs at ERROR is kept too: a handler failure, or an event the
+integration could not build (which it logs instead of raising), is a finding
+even when every test passes.
+"""
 
 from __future__ import annotations
 
 import atexit
 import json
+import logging
 import multiprocessing.util
 import os
 from collections import Counter
@@ -15,6 +21,16 @@ from django.apps import AppConfig
 from canvas_core import events
 
 received: Counter[str] = Counter()
+errors: list[str] = []
+
+
+class _KeepErrors(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        if len(errors) < 100:
+            errors.append(f"{record.name}: {record.getMessage()}")
+
+
+_keep_errors = _KeepErrors(logging.ERROR)  # one instance: addHandler() then ignores a second ready()
 
 
 def _observe(event: events.RecordEvent[Any]) -> None:
@@ -34,11 +50,12 @@ def _write_counts() -> None:
     # One file per process (the parallel runner's workers count their own); rewriting it is harmless.
     folder = os.environ.get("CANVAS_SUITE_COUNTS")
     if folder:
-        Path(folder, f"{os.getpid()}.json").write_text(json.dumps(received))
+        Path(folder, f"{os.getpid()}.json").write_text(json.dumps({"received": received, "errors": errors}))
 
 
 def _after_fork(_: object) -> None:
     received.clear()  # the parent's counts are the parent's
+    errors.clear()
     multiprocessing.util.Finalize(None, _write_counts, exitpriority=10)
 
 
@@ -56,6 +73,7 @@ class CanvasSuiteConfig(AppConfig):
             events.PostRecordDelete,
         ):
             events.handle_event(kind)(_observe)
+        logging.getLogger("canvas_core").addHandler(_keep_errors)
         atexit.register(_write_counts)
         multiprocessing.util.Finalize(None, _write_counts, exitpriority=10)  # spawned workers
         multiprocessing.util.register_after_fork(received, _after_fork)  # forked workers
