@@ -26,6 +26,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.transaction import TransactionManagementError
 
 from canvas_core.events import Event, EventValidationError, emit_event
+from canvas_core.events._adapters import reject_awaitable
 from canvas_core.events._dispatch import emit_guarded
 
 __all__ = ["deliver"]
@@ -41,6 +42,7 @@ def deliver(event_type: type[Event], origin: type[Any], using: str, fields: dict
     integration cannot build is its own bug, never the caller's: it is logged
     at ERROR and the write goes on without it.
     """
+    fields["database"] = using
     connection = connections[using]
     try:
         if not connection.in_atomic_block:
@@ -88,7 +90,9 @@ def _run_guarded(connection: BaseDatabaseWrapper, handler: Callable[[Any], objec
     failure: Exception | None = None
     with connection.execute_wrapper(savepoint):
         try:
-            handler(event)
+            result = handler(event)
+            if result is not None:
+                reject_awaitable(result, handler)
         except Exception as exc:
             failure = exc
     sid = savepoint.sid

@@ -55,6 +55,7 @@ from canvas_core.events._dispatch import registry
 from canvas_core.events._generics import _type_argument_matches
 from canvas_core.events._registry import origin_matches
 
+from . import _relations, _updates
 from ._delivery import deliver
 
 __all__ = ["KINDS", "ModelHooks", "install", "rewire", "wired_events"]
@@ -243,6 +244,7 @@ def rewire(*, force: bool = False) -> None:
         _hooks = new
         _tracked = {model: hooks for model, hooks in new.items() if hooks.tracks}
         _wired_for = wired_for
+        _relations.connect(new)
 
 
 def _connect(model: type[Model], hooks: ModelHooks | None) -> None:
@@ -474,7 +476,9 @@ def _save_with_events(
     if hooks.pre_update is not None:
         before = _copy_loaded(hooks, values) if update_fields is not None else None
         diff = _diff(written, stored, values)
-        deliver(hooks.pre_update, model, using, {"record": instance, "diff": diff})
+        deliver(
+            hooks.pre_update, model, using, {"record": instance, "diff": diff, "update_fields": _names(update_fields)}
+        )
         if before is not None and update_fields is not None:
             # Fields a pre handler changed are saved too, also outside update_fields.
             changed = {name for name, attname in hooks.fields if attname in values and attname not in before}
@@ -491,7 +495,13 @@ def _save_with_events(
     diff = _diff(written, stored, new_values)
     values[STORED] = stored | new_values
     if hooks.post_update is not None:
-        deliver(hooks.post_update, model, using, {"record": instance, "diff": diff})
+        deliver(
+            hooks.post_update, model, using, {"record": instance, "diff": diff, "update_fields": _names(update_fields)}
+        )
+
+
+def _names(update_fields: Iterable[str] | None) -> frozenset[str] | None:
+    return None if update_fields is None else frozenset(update_fields)
 
 
 def _with_missing_stored(
@@ -640,7 +650,7 @@ def _bulk_update(
             befores = [_copy_loaded(hooks, obj.__dict__) for obj in members]
             for obj, stored in zip(members, stored_by_obj, strict=True):
                 diff = _diff(written, stored, obj.__dict__)
-                deliver(hooks.pre_update, type(obj), using, {"record": obj, "diff": diff})
+                deliver(hooks.pre_update, type(obj), using, {"record": obj, "diff": diff, "operation": "bulk_update"})
             for obj, before in zip(members, befores, strict=True):
                 extra.update(_diff(hooks.fields, before, obj.__dict__))
         plans.append((hooks, members, written, stored_by_obj))
@@ -650,14 +660,15 @@ def _bulk_update(
         for i, (hooks, members, _, stored_by_obj) in enumerate(plans):
             written = _written_fields(hooks, {}, fields)
             plans[i] = (hooks, members, written, _stored_for_bulk(hooks, using, members, written, stored_by_obj))
-    updated = _django_bulk_update(self, objs, fields, batch_size)
+    with _updates.bypassed():  # Django's bulk_update runs QuerySet.update(): its events are these
+        updated = _django_bulk_update(self, objs, fields, batch_size)
     for hooks, members, written, stored_by_obj in plans:
         new_values_by_obj = _resolve_written(hooks, using, members, written)
         for obj, stored, new_values in zip(members, stored_by_obj, new_values_by_obj, strict=True):
             diff = _diff(written, stored, new_values)
             obj.__dict__[STORED] = stored | new_values
             if hooks.post_update is not None:
-                deliver(hooks.post_update, type(obj), using, {"record": obj, "diff": diff})
+                deliver(hooks.post_update, type(obj), using, {"record": obj, "diff": diff, "operation": "bulk_update"})
     return updated
 
 
@@ -699,6 +710,7 @@ def install() -> None:
             Model.from_db = classmethod(_from_db)  # type: ignore[assignment]
             QuerySet.bulk_create = _bulk_create  # type: ignore[assignment, method-assign]
             QuerySet.bulk_update = _bulk_update  # type: ignore[method-assign]
+            _updates.install()
             registry.listeners.append(_on_registrations_changed)
             _installed = True
     autodiscover_modules("handlers")

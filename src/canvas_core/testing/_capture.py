@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar
 
 from canvas_core.events import Emission, Event, Instrument, instrumented
+from canvas_core.events._describe import describe_callable
 from canvas_core.events._generics import event_type_matches
-from canvas_core.events._registry import describe_callable
 from canvas_core.events._reporting import describe_origin
 
 __all__ = ["ANY_ORIGIN", "CapturedEmission", "EventCapture", "capture_events"]
