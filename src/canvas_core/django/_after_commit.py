@@ -73,6 +73,7 @@ def after_commit(handler: Callable[[E], object]) -> Callable[[E], None]:
             # callbacks, and rollback() drops them.
             connection.run_on_commit.append((set(connection.savepoint_ids), callback, False))
 
+    schedule.canvas_after_commit = True  # type: ignore[attr-defined]  # read by `canvas-events handlers`
     return schedule
 
 

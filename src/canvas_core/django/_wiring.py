@@ -28,13 +28,16 @@ from __future__ import annotations
 import marshal
 import operator
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeAlias
 from uuid import UUID
 
 from django.apps import apps
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import router
 from django.db.models import Model, QuerySet
 from django.db.models.signals import post_delete, pre_delete
@@ -58,7 +61,16 @@ from canvas_core.events._registry import origin_matches
 from . import _relations, _updates
 from ._delivery import deliver
 
-__all__ = ["KINDS", "ModelHooks", "install", "rewire", "wired_events"]
+__all__ = [
+    "DEFAULT_HANDLER_MODULES",
+    "KINDS",
+    "ModelHooks",
+    "all_models_wired",
+    "handler_module_names",
+    "install",
+    "rewire",
+    "wired_events",
+]
 
 RecordKind: TypeAlias = type[RecordEvent[Any]]
 KINDS: tuple[RecordKind, ...] = (
@@ -184,13 +196,15 @@ _tracked: dict[type[Model], ModelHooks] = {}  # those of _hooks whose update eve
 _lock = threading.RLock()
 _installed = False
 _wired_for: frozenset[tuple[type[Event], object]] | None = None
+_wire_all_models = 0  # > 0 while all_models_wired() is active
 
 
 def wired_events(model: type[Model]) -> frozenset[type[RecordEvent[Any]]]:
     """The record event classes ``model`` emits now (unparametrized); empty when it is not wired.
 
     A model is wired for an event exactly while some registered handler
-    could receive that event from it; an unwired model costs nothing.
+    could receive that event from it (or while emissions are captured, see
+    :func:`canvas_core.testing.capture_events`); an unwired model costs nothing.
     """
     hooks = _hooks.get(model)
     return hooks.kinds if hooks is not None else frozenset()
@@ -235,7 +249,7 @@ def rewire(*, force: bool = False) -> None:
             return  # a change that concerns no record event
         new: dict[type[Model], ModelHooks] = {}
         for model in apps.get_models():
-            kinds = _kinds_for(model, relevant)
+            kinds = frozenset(KINDS) if _wire_all_models else _kinds_for(model, relevant)
             if kinds:
                 old = _hooks.get(model)
                 new[model] = old if old is not None and old.kinds == kinds else ModelHooks(model, kinds)
@@ -245,6 +259,25 @@ def rewire(*, force: bool = False) -> None:
         _tracked = {model: hooks for model, hooks in new.items() if hooks.tracks}
         _wired_for = wired_for
         _relations.connect(new)
+
+
+@contextmanager
+def all_models_wired() -> Iterator[None]:
+    """Wire every installed model for every record event while active, handled or not.
+
+    For capturing emissions in tests (:func:`canvas_core.testing.capture_events`):
+    an event nobody handles must still be emitted to be seen. Nests.
+    """
+    global _wire_all_models
+    with _lock:
+        _wire_all_models += 1
+        rewire(force=True)
+    try:
+        yield
+    finally:
+        with _lock:
+            _wire_all_models -= 1
+            rewire(force=True)
 
 
 def _connect(model: type[Model], hooks: ModelHooks | None) -> None:
@@ -695,12 +728,12 @@ def _stored_for_bulk(
 
 
 def install() -> None:
-    """Install the ORM hooks, import every app's ``handlers`` module, and wire the models.
+    """Install the ORM hooks, import every app's handler modules, and wire the models.
 
     Called by ``canvas_core``'s AppConfig once Django's apps are ready. Called
     again when the app registry is populated again (``apps.set_installed_apps()``,
     as Django's own test runner and ``override_settings(INSTALLED_APPS=...)``
-    do), it imports the new apps' ``handlers`` modules and wires their models.
+    do), it imports the new apps' handler modules and wires their models.
     """
     global _installed
     with _lock:
@@ -713,5 +746,30 @@ def install() -> None:
             _updates.install()
             registry.listeners.append(_on_registrations_changed)
             _installed = True
-    autodiscover_modules("handlers")
+    autodiscover_modules(*handler_module_names())
     rewire(force=True)
+
+
+DEFAULT_HANDLER_MODULES = ("handlers",)
+
+
+def handler_module_names() -> tuple[str, ...]:
+    """The module names imported from every installed app at start-up: ``CANVAS_HANDLER_MODULES``.
+
+    Default ``("handlers",)``; a project whose handlers live in ``signals.py``
+    or ``receivers.py`` names those. Raises ``ImproperlyConfigured`` for
+    anything but a list or tuple of module names.
+    """
+    names = getattr(settings, "CANVAS_HANDLER_MODULES", DEFAULT_HANDLER_MODULES)
+    if (
+        not isinstance(names, list | tuple)
+        or not names
+        or not all(
+            isinstance(name, str) and name and all(part.isidentifier() for part in name.split(".")) for name in names
+        )
+    ):
+        raise ImproperlyConfigured(
+            "CANVAS_HANDLER_MODULES must be a non-empty list or tuple of module names relative to each app, "
+            f"like ('handlers', 'receivers'); got {names!r}"
+        )
+    return tuple(names)
