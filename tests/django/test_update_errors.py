@@ -73,3 +73,14 @@ def test_a_many_to_many_change_in_a_doomed_transaction_raises_djangos_error(reco
             article.tags.remove("invalid")  # type: ignore[arg-type]  # Django's error, before any query
         transaction.set_rollback(False)
     assert recorder.kinds == []
+
+
+def test_an_update_of_a_queryset_grouped_by_an_aggregate_annotation(recorder: Recorder) -> None:
+    # On PostgreSQL, FOR UPDATE is not allowed with GROUP BY: the rows are locked without it.
+    ada = Author.objects.create(name="Ada")
+    Author.objects.create(name="Grace")
+    Book.objects.create(title="Notes", author=ada)
+    recorder.listen(Author, events.PostRecordUpdate)
+    assert Author.objects.annotate(books_count=Count("books")).filter(books_count=1).update(name="Ada L.") == 1
+    assert sorted(Author.objects.values_list("name", flat=True)) == ["Ada L.", "Grace"]
+    assert recorder.diffs() == [{"name": ("Ada", "Ada L.")}]

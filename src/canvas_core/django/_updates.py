@@ -105,6 +105,10 @@ def update_with_events(
     with transaction.atomic(using=using, savepoint=False):
         selected = _plain_rows(queryset, using)
         if connection.features.has_select_for_update:
+            if selected.query.group_by is not None:
+                # An aggregate annotation groups the rows, and FOR UPDATE is not allowed with GROUP BY:
+                # select (and lock) the matched rows themselves.
+                selected = model._base_manager.db_manager(using).filter(pk__in=selected.values("pk"))
             of = ("self",) if connection.features.has_select_for_update_of else ()
             selected = selected.select_for_update(of=of)
         annotations = {
