@@ -102,6 +102,8 @@ def test(args: list[str]) -> None:
                 ],
             )
         )
+        # Django's own test suite, without and with canvas_core wired (see noxfile.py, session django_suite).
+        steps.append(("Django's own test suite with canvas_core", [str(venv_bin / "nox"), "-s", "django_suite"]))
     for name, command in steps:
         print(f"\n== {name} ==", flush=True)
         _run(command, env=env)

@@ -7,6 +7,7 @@ PostgreSQL when CANVAS_TEST_POSTGRES_URL is set (see run.py and .ci/run).
 from __future__ import annotations
 
 import os
+from typing import Any
 
 SECRET_KEY = "tests-only"
 USE_TZ = True
@@ -51,7 +52,7 @@ if _postgres_url:
     from urllib.parse import urlparse
 
     _url = urlparse(_postgres_url)
-    DATABASES = {
+    DATABASES: dict[str, dict[str, Any]] = {
         "default": {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": _url.path.lstrip("/") or "test",
@@ -61,5 +62,8 @@ if _postgres_url:
             "PORT": str(_url.port or 5432),
         }
     }
+    DATABASES["other"] = DATABASES["default"] | {"TEST": {"NAME": "test_canvas_core_other"}}
 else:
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+    DATABASES["other"] = dict(DATABASES["default"])
+# "other": a second database, for tests with a database router (used only by tests that ask for it).

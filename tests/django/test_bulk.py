@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
-from django.db import connection
-from django.db.models import F
+from django.db import connection, connections, transaction
+from django.db.models import F, Model
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from canvas_core import events
-from tests.testapp.models import Author, Counter
+from canvas_core.django._delivery import deliver
+from tests.testapp.models import Author, AuthorProxy, Counter
 
 from .conftest import Recorder
 
@@ -93,3 +97,87 @@ def test_raw_sql_emits_nothing(recorder: Recorder) -> None:
     with connection.cursor() as cursor:
         cursor.execute("UPDATE testapp_author SET name = 'Hedy'")
     assert recorder.kinds == []
+
+
+def test_bulk_create_through_a_proxy_manager_emits_the_events_of_each_records_own_model(recorder: Recorder) -> None:
+    # Django accepts instances of the concrete model through a proxy's manager (and the reverse).
+    recorder.listen(Author)
+    AuthorProxy.objects.bulk_create([Author(name="Ada"), AuthorProxy(name="Grace")])  # type: ignore[list-item]
+    assert sorted(Author.objects.values_list("name", flat=True)) == ["Ada", "Grace"]
+    assert recorder.kinds == ["PreRecordCreate"] * 2 + ["PostRecordCreate"] * 2
+    assert [item.model for item in recorder.seen] == [Author, AuthorProxy] * 2
+
+
+def test_bulk_update_through_a_proxy_manager_emits_the_events_of_each_records_own_model(recorder: Recorder) -> None:
+    Author.objects.bulk_create([Author(name="Ada"), Author(name="Grace")])
+    ada = Author.objects.get(name="Ada")
+    grace = AuthorProxy.objects.get(name="Grace")
+    recorder.listen(Author)
+    ada.name, grace.name = "ADA", "GRACE"
+    AuthorProxy.objects.bulk_update([ada, grace], ["name"])  # type: ignore[list-item]
+    assert sorted(Author.objects.values_list("name", flat=True)) == ["ADA", "GRACE"]
+    assert [(item.kind, item.model) for item in recorder.seen] == [
+        ("PreRecordUpdate", Author),
+        ("PreRecordUpdate", AuthorProxy),
+        ("PostRecordUpdate", Author),
+        ("PostRecordUpdate", AuthorProxy),
+    ]
+    assert recorder.diffs() == [{"name": ("Ada", "ADA")}, {"name": ("Grace", "GRACE")}]
+
+
+def test_an_event_the_integration_cannot_build_is_logged_never_raised(caplog: pytest.LogCaptureFixture) -> None:
+    ran: list[object] = []
+    events.handle_event(events.PostRecordCreate, origin=Author)(ran.append)
+    with caplog.at_level(logging.ERROR, logger="canvas_core.django"):
+        deliver(events.PostRecordCreate[Author], Author, "default", {"record": Counter(name="not an author")})
+    assert ran == []
+    (message,) = [record for record in caplog.records if record.name == "canvas_core.django"]
+    assert message.getMessage() == (
+        "canvas_core could not build PostRecordCreate[Author] for a write of Author; its handlers did not run"
+    )
+    assert isinstance(message.exc_info[1] if message.exc_info else None, events.EventValidationError)
+
+
+class _ReadsFromDefaultWritesToOther:
+    """A primary/replica router: reads go to "default", writes to "other"."""
+
+    def db_for_read(self, model: type[Model], **hints: object) -> str:
+        return "default"
+
+    def db_for_write(self, model: type[Model], **hints: object) -> str:
+        return "other"
+
+
+@pytest.mark.django_db(databases=["default", "other"])
+def test_bulk_update_diffs_against_the_write_database(recorder: Recorder) -> None:
+    Author.objects.using("other").create(pk=1, name="Ada (written)")
+    Author.objects.using("default").create(pk=1, name="Ada (replica, stale)")
+    recorder.listen(Author, events.PostRecordUpdate)
+    with override_settings(DATABASE_ROUTERS=[_ReadsFromDefaultWritesToOther()]):
+        Author.objects.bulk_update([Author(pk=1, name="Grace")], ["name"])
+    assert recorder.diffs() == [{"name": ("Ada (written)", "Grace")}]
+    assert Author.objects.using("other").get().name == "Grace"
+
+
+@pytest.mark.django_db(databases=["default", "other"], transaction=True)
+def test_a_failing_handler_in_bulk_create_is_contained_on_the_write_database() -> None:
+    # The same handler on save() is contained by its savepoint; bulk_create must guard the same
+    # connection, the one it writes to (on PostgreSQL the failed query would abort the transaction).
+    failures: list[Exception] = []
+
+    @events.handle_event(events.PostRecordCreate, origin=Author)
+    def write_then_fail(event: events.PostRecordCreate[Author]) -> None:
+        using = event.record._state.db
+        assert using is not None
+        Counter.objects.using(using).create(name="the handler's write")
+        with connections[using].cursor() as cursor:
+            cursor.execute("SELECT * FROM no_such_table")
+
+    events.handle_event(events.HandlerFailed)(lambda event: failures.append(event.exception))
+    router = _ReadsFromDefaultWritesToOther()
+    with override_settings(DATABASE_ROUTERS=[router]), transaction.atomic(using="other"):
+        Author.objects.bulk_create([Author(name="Ada")])
+        Counter.objects.using("other").create(name="the caller's write, after")
+    assert len(failures) == 1
+    assert list(Counter.objects.using("other").values_list("name", flat=True)) == ["the caller's write, after"]
+    assert Author.objects.using("other").get().name == "Ada"

@@ -182,6 +182,33 @@ def test_deferred_fields_are_not_loaded_by_the_diff(recorder: Recorder, book: Bo
     assert recorder.diffs() == [{"title": ("Notes", "Notebooks")}]
 
 
+@pytest.mark.parametrize(
+    ("handled", "statements"),
+    [
+        ([events.PostRecordUpdate], ["SELECT", "UPDATE"]),
+        ([events.PreRecordUpdate], ["SELECT", "UPDATE"]),
+        ([events.PreRecordCreate, events.PostRecordCreate, events.PreRecordDelete], ["UPDATE"]),
+    ],
+)
+def test_an_assigned_deferred_field_costs_a_select_of_its_old_value_only_for_update_handlers(
+    book: Book, handled: list[type[events.Event]], statements: list[str]
+) -> None:
+    seen: list[Any] = []
+    for event_type in handled:
+        events.handle_event(event_type, origin=Book)(seen.append)
+    partial = Book.objects.only("title").get()
+    partial.metadata = {"pages": 11}  # deferred, assigned without being loaded: its old value is unknown
+    with CaptureQueriesContext(connection) as queries:
+        partial.save()
+    assert [query["sql"].split()[0] for query in queries] == statements
+    if statements[0] == "SELECT":  # one query, of that field only (title's old value was loaded)
+        selected = queries[0]["sql"].split(" FROM ")[0]
+        assert "metadata" in selected
+        assert "title" not in selected
+        assert "author" not in selected
+        assert [event.diff for event in seen] == [{"metadata": ({"tags": ["math"], "pages": 10}, {"pages": 11})}]
+
+
 def test_saving_twice_in_one_transaction_diffs_against_the_first_save(recorder: Recorder, book: Book) -> None:
     recorder.listen(Book, events.PostRecordUpdate)
     book = Book.objects.get()

@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 from django.core import serializers
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from canvas_core import events
-from tests.testapp.models import Author, AuthorProxy, Book, Place, Restaurant
+from tests.testapp.models import Author, AuthorProxy, Book, Membership, Place, Restaurant
 
 from .conftest import Recorder
 
@@ -165,3 +165,68 @@ def test_saving_an_unsaved_instance_with_an_existing_primary_key_is_an_update(re
     Author(pk=7, name="Grace").save()
     assert recorder.kinds == ["PreRecordUpdate", "PostRecordUpdate"]
     assert recorder.diffs() == [{"name": ("Ada", "Grace")}]
+
+
+def test_copying_a_record_by_clearing_its_pk_emits_create_events(recorder: Recorder) -> None:
+    # Django's documented copy idiom: the instance was loaded (not "adding"), but Django INSERTs it.
+    original = Author.objects.create(name="Ada")
+    recorder.listen(Author)
+    copy = Author.objects.get(pk=original.pk)
+    copy.pk = None
+    copy.name = "Ada (copy)"
+    copy.save()
+    assert recorder.kinds == ["PreRecordCreate", "PostRecordCreate"]
+    assert sorted(Author.objects.values_list("name", flat=True)) == ["Ada", "Ada (copy)"]
+    recorder.clear()
+    copy.name = "Grace"
+    copy.save()  # diffed against the copy's row, not the original's
+    assert recorder.diffs() == [{"name": ("Ada (copy)", "Grace")}]
+    assert Author.objects.get(pk=original.pk).name == "Ada"
+
+
+def test_copying_a_multi_table_child_by_clearing_its_pks_emits_create_events(recorder: Recorder) -> None:
+    Restaurant.objects.create(name="Luigi's", serves_pizza=True)
+    recorder.listen(Restaurant)
+    copy = Restaurant.objects.get()
+    copy.pk = None
+    copy.id = None
+    copy.save()
+    assert recorder.kinds == ["PreRecordCreate", "PostRecordCreate"]
+    assert Restaurant.objects.count() == 2
+
+
+def test_force_insert_of_a_loaded_instance_emits_create_events(recorder: Recorder) -> None:
+    Author.objects.create(pk=1, name="Ada")
+    recorder.listen(Author)
+    author = Author.objects.get()
+    author.pk = 2
+    author.save(force_insert=True)
+    assert recorder.kinds == ["PreRecordCreate", "PostRecordCreate"]
+    assert Author.objects.count() == 2
+
+
+def test_a_composite_pk_whose_fields_have_defaults_is_inserted_without_a_select(recorder: Recorder) -> None:
+    recorder.listen(Membership)
+    with CaptureQueriesContext(connection) as queries:
+        Membership(group=1, member=2).save()  # Django skips the UPDATE: every pk field has a default
+    assert [query["sql"].split()[0] for query in queries] == ["INSERT"]
+    assert recorder.kinds == ["PreRecordCreate", "PostRecordCreate"]
+
+
+def test_a_composite_pk_insert_of_an_existing_row_is_reported_as_a_create(recorder: Recorder) -> None:
+    Membership.objects.create(group=1, member=2, role="old")
+    recorder.listen(Membership)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Membership(group=1, member=2, role="new").save()  # Django runs an INSERT, which fails
+    assert recorder.kinds == ["PreRecordCreate"]
+    assert Membership.objects.get().role == "old"
+
+
+def test_a_composite_pk_of_a_loaded_row_is_updated(recorder: Recorder) -> None:
+    Membership.objects.create(group=1, member=2, role="old")
+    recorder.listen(Membership)
+    membership = Membership.objects.get()
+    membership.role = "new"
+    membership.save()
+    assert recorder.kinds == ["PreRecordUpdate", "PostRecordUpdate"]
+    assert recorder.diffs() == [{"role": ("old", "new")}]

@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
+from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 
 from canvas_core import events
@@ -265,3 +266,91 @@ def test_after_commit_refuses_coroutine_functions() -> None:
 
     with pytest.raises(TypeError, match="coroutine"):
         after_commit(notify)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_after_commit_under_manual_transaction_management_runs_after_the_commit() -> None:
+    seen: list[str] = []
+    failures: list[Exception] = []
+    events.handle_event(events.HandlerFailed)(lambda event: failures.append(event.exception))
+
+    @events.handle_event(events.PostRecordCreate, origin=Author)
+    @after_commit
+    def welcome(event: events.PostRecordCreate[Author]) -> None:
+        seen.append(event.record.name)
+
+    transaction.set_autocommit(False)
+    try:
+        Author.objects.create(name="Ada")
+        transaction.rollback()  # dropped with the write it followed
+        Author.objects.create(name="Grace")
+        assert seen == []
+        transaction.commit()
+    finally:
+        transaction.set_autocommit(True)
+    assert seen == ["Grace"]
+    assert failures == []
+
+
+def test_a_failing_handlers_on_commit_callbacks_are_dropped_even_without_sql(
+    django_capture_on_commit_callbacks: CaptureOnCommit,
+) -> None:
+    ran: list[str] = []
+
+    @events.handle_event(events.PostRecordCreate, origin=Author)
+    def schedule_then_fail(event: events.PostRecordCreate[Author]) -> None:
+        transaction.on_commit(lambda: ran.append("before any query"))
+        raise RuntimeError("fails before any SQL")
+
+    @events.handle_event(events.PostRecordCreate, origin=Author)
+    def schedule_query_then_fail(event: events.PostRecordCreate[Author]) -> None:
+        transaction.on_commit(lambda: ran.append("before its query"))
+        Counter.objects.create(name="the handler's write")
+        raise RuntimeError("fails after its SQL")
+
+    @events.handle_event(events.PostRecordCreate, origin=Author)
+    def schedule(event: events.PostRecordCreate[Author]) -> None:
+        transaction.on_commit(lambda: ran.append("by a working handler"))
+
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        Author.objects.create(name="Ada")
+    assert ran == ["by a working handler"]
+    assert not Counter.objects.exists()
+    assert Author.objects.get().name == "Ada"
+
+
+def test_a_handler_swallowing_an_error_inside_atomic_without_savepoint_is_reported() -> None:
+    failures: list[Exception] = []
+    events.handle_event(events.HandlerFailed)(lambda event: failures.append(event.exception))
+
+    @events.handle_event(events.PostRecordCreate, origin=Author)
+    def swallow(event: events.PostRecordCreate[Author]) -> None:
+        try:
+            with transaction.atomic(savepoint=False):
+                Counter.objects.create(name="the handler's write")
+                _failing_sql()
+        except DatabaseError:
+            pass  # the transaction is now marked for rollback: the write above is lost
+
+    with transaction.atomic():
+        Author.objects.create(name="Ada")
+        Counter.objects.create(name="the caller's write, after")
+    assert [type(exc) for exc in failures] == [TransactionManagementError]
+    assert "atomic(savepoint=False)" in str(failures[0])
+    assert list(Counter.objects.values_list("name", flat=True)) == ["the caller's write, after"]
+    assert Author.objects.get().name == "Ada"
+
+
+def test_a_handler_marking_the_transaction_for_rollback_without_sql_dooms_nothing() -> None:
+    @events.handle_event(events.PostRecordCreate, origin=Author)
+    def swallow(event: events.PostRecordCreate[Author]) -> None:
+        try:
+            with transaction.atomic(savepoint=False):
+                raise ValueError("before any query")
+        except ValueError:
+            pass
+
+    with transaction.atomic():
+        Author.objects.create(name="Ada")
+        Counter.objects.create(name="after")
+    assert Counter.objects.count() == 1

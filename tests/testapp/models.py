@@ -91,3 +91,12 @@ class Article(models.Model):
     views = models.IntegerField(default=0)
     tags = models.ManyToManyField(Tag, related_name="articles")
     editor = models.ForeignKey(Author, null=True, on_delete=models.SET_NULL, related_name="edited")
+
+
+class Membership(models.Model):
+    """A composite primary key (Django 5.2) whose fields all have defaults: Django saves new ones with an INSERT."""
+
+    pk = models.CompositePrimaryKey("group", "member")
+    group = models.IntegerField(default=1)
+    member = models.IntegerField(default=1)
+    role = models.CharField(max_length=20, default="")

@@ -34,7 +34,10 @@ def after_commit(handler: Callable[[E], object]) -> Callable[[E], None]:
     default database for events without a record): it runs after the
     outermost block commits, and never if the transaction, or the savepoint it
     was scheduled in, rolls back. Outside a transaction the write is already
-    committed and the handler runs at once.
+    committed and the handler runs at once. Under manual transaction
+    management (``set_autocommit(False)``), where Django refuses ``on_commit()``,
+    it runs when autocommit is turned back on after a ``commit()``; a
+    ``rollback()`` before that drops it (Django's own rule for its callbacks).
 
     The handler receives a copy of the event taken at emission: its ``diff``
     (for update events) is the one of that save, even if the record is saved
@@ -61,7 +64,14 @@ def after_commit(handler: Callable[[E], object]) -> Callable[[E], None]:
         using = getattr(getattr(record, "_state", None), "db", None) or DEFAULT_DB_ALIAS
         # The callback runs outside the emitter's events.context(): it takes that context along.
         saved = current_context()
-        transaction.on_commit(functools.partial(_run, handler, frozen, saved), using=using)
+        callback = functools.partial(_run, handler, frozen, saved)
+        connection = transaction.get_connection(using)
+        if connection.in_atomic_block or connection.get_autocommit():
+            transaction.on_commit(callback, using=using)
+        else:
+            # Manual transaction management: Django's commit() makes set_autocommit(True) run these
+            # callbacks, and rollback() drops them.
+            connection.run_on_commit.append((set(connection.savepoint_ids), callback, False))
 
     schedule.canvas_after_commit = True  # type: ignore[attr-defined]  # read by `canvas-events handlers`
     return schedule

@@ -17,41 +17,54 @@ two more (``SAVEPOINT`` and ``RELEASE SAVEPOINT``).
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from django.db import DatabaseError, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.transaction import TransactionManagementError
 
-from canvas_core.events import Event, emit_event
+from canvas_core.events import Event, EventValidationError, emit_event
 from canvas_core.events._adapters import reject_awaitable
 from canvas_core.events._dispatch import emit_guarded
 
 __all__ = ["deliver"]
 
+logger = logging.getLogger("canvas_core.django")
 
-def deliver(event_type: type[Event], origin: type[Any], using: str, fields: dict[str, Any]) -> Event:
-    """Emit ``event_type`` about a write on database ``using``; return the event.
+
+def deliver(event_type: type[Event], origin: type[Any], using: str, fields: dict[str, Any]) -> None:
+    """Emit ``event_type`` about a write on database ``using``.
 
     Handlers run as with :func:`emit_event`; inside an atomic block each runs
-    behind a lazily created savepoint (see the module docstring).
+    behind a lazily created savepoint (see the module docstring). An event the
+    integration cannot build is its own bug, never the caller's: it is logged
+    at ERROR and the write goes on without it.
     """
     fields["database"] = using
     connection = connections[using]
-    if not connection.in_atomic_block:
-        return emit_event(event_type, origin=origin, **fields)
-    return emit_guarded(functools.partial(_run_guarded, connection), event_type, origin, fields)
+    try:
+        if not connection.in_atomic_block:
+            emit_event(event_type, origin=origin, **fields)
+        else:
+            emit_guarded(functools.partial(_run_guarded, connection), event_type, origin, fields)
+    except EventValidationError:
+        logger.exception(
+            "canvas_core could not build %s for a write of %s; its handlers did not run",
+            event_type.__qualname__,
+            origin.__qualname__,
+        )
 
 
 class _LazySavepoint:
     """An execute wrapper that opens a savepoint just before the first query it sees."""
 
-    __slots__ = ("connection", "on_commit_mark", "sid")
+    __slots__ = ("connection", "sid")
 
     def __init__(self, connection: BaseDatabaseWrapper) -> None:
         self.connection = connection
         self.sid: str | None = None
-        self.on_commit_mark = 0
 
     def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
         if self.sid is None:
@@ -65,13 +78,15 @@ class _LazySavepoint:
                 self.sid = connection.savepoint()
             finally:
                 connection.execute_wrappers = wrappers
-            self.on_commit_mark = len(connection.run_on_commit)
         return execute(sql, params, many, context)
 
 
 def _run_guarded(connection: BaseDatabaseWrapper, handler: Callable[[Any], object], event: Event) -> None:
     """Call ``handler``; on failure undo its SQL and ``on_commit`` callbacks, then re-raise."""
     savepoint = _LazySavepoint(connection)
+    # What the handler schedules with on_commit() comes after this mark, also before its first query.
+    on_commit_mark = len(connection.run_on_commit)
+    doomed_before = connection.needs_rollback
     failure: Exception | None = None
     with connection.execute_wrapper(savepoint):
         try:
@@ -81,6 +96,14 @@ def _run_guarded(connection: BaseDatabaseWrapper, handler: Callable[[Any], objec
         except Exception as exc:
             failure = exc
     sid = savepoint.sid
+    if failure is None and connection.needs_rollback and not doomed_before and sid is not None:
+        # The handler caught an error inside its own atomic(savepoint=False): Django marked the
+        # transaction for rollback. Its writes are undone below; say so instead of losing them silently.
+        failure = TransactionManagementError(
+            "The handler caught an exception raised inside its own atomic(savepoint=False) block, which marks "
+            "the transaction for rollback: its database writes were rolled back. Use atomic() with a savepoint "
+            "in the handler, or let the exception propagate."
+        )
     if sid is not None:
         if failure is None and not connection.needs_rollback:
             try:
@@ -89,14 +112,14 @@ def _run_guarded(connection: BaseDatabaseWrapper, handler: Callable[[Any], objec
             except DatabaseError as exc:  # e.g. the handler swallowed an error that aborted the transaction
                 failure = exc
         if sid is not None:
-            # Undo what the handler did: the caller's transaction becomes usable
-            # again, and nothing the handler scheduled with on_commit() runs.
+            # Undo what the handler did: the caller's transaction becomes usable again.
             connection.needs_rollback = False
             try:
                 connection.savepoint_rollback(sid)
             except DatabaseError:  # the connection is broken: only the caller's rollback can help
                 connection.needs_rollback = True
-            else:
-                del connection.run_on_commit[savepoint.on_commit_mark :]
+    elif connection.needs_rollback and not doomed_before:
+        connection.needs_rollback = False  # the handler ran no SQL: nothing of the caller's is lost
     if failure is not None:
+        del connection.run_on_commit[on_commit_mark:]  # nothing a failed handler scheduled runs
         raise failure

@@ -26,7 +26,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.db import router
+from django.db import connections, router
 from django.db.models import ForeignKey, ManyToManyField, Model
 from django.db.models.signals import m2m_changed
 
@@ -79,7 +79,9 @@ def _on_m2m_changed(
     **kwargs: Any,
 ) -> None:
     field = _relations.get(sender)
-    if field is None:
+    if field is None or connections[using].needs_rollback:
+        # In a transaction marked for rollback nothing can be written: read nothing, report nothing
+        # (a query would raise TransactionManagementError where Django raises its own error first).
         return
     owner_model = _declaring_model(field)
     hooks = _wiring._tracked.get(owner_model)

@@ -87,6 +87,10 @@ def update_with_events(
     queryset: QuerySet[Any], hooks: _wiring.ModelHooks, values: dict[str, Any], operation: UpdateOperation
 ) -> int:
     """Run ``queryset.update(**values)`` with update events for every matched row; return the row count."""
+    # Django's own checks first, with its own errors (an unknown field, a joined reference, ordering by an
+    # aggregate, a composite pk in an expression...), before anything is read, locked, emitted, or the
+    # caller's transaction is marked for rollback: an update of no rows runs no SQL.
+    _django_update(queryset.none(), **values)
     model = queryset.model
     using = queryset.db  # the write database: callers mark the queryset for writing
     meta = model._meta
@@ -101,6 +105,10 @@ def update_with_events(
     with transaction.atomic(using=using, savepoint=False):
         selected = _plain_rows(queryset, using)
         if connection.features.has_select_for_update:
+            if selected.query.group_by is not None:
+                # An aggregate annotation groups the rows, and FOR UPDATE is not allowed with GROUP BY:
+                # select (and lock) the matched rows themselves.
+                selected = model._base_manager.db_manager(using).filter(pk__in=selected.values("pk"))
             of = ("self",) if connection.features.has_select_for_update_of else ()
             selected = selected.select_for_update(of=of)
         annotations = {
@@ -140,7 +148,8 @@ def update_with_events(
         pks = [record.pk for record in records]
         count = 0
         for batch in _batches(pks, connection.features.max_query_params):
-            count += _django_update(model._base_manager.db_manager(using).filter(pk__in=batch), **values)
+            # The caller's queryset, restricted to the rows read: values may refer to its annotations.
+            count += _django_update(queryset.using(using).filter(pk__in=batch), **values)
 
         for record, diff, new in zip(records, diffs, new_values, strict=True):
             state = record.__dict__

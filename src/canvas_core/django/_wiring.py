@@ -535,9 +535,8 @@ def _save_base(
 
 
 def _pk_has_default(model: type[Model]) -> bool:
-    pk = model._meta.pk
-    assert pk is not None
-    return pk.has_default() or pk.has_db_default()
+    # Django's own test for skipping the UPDATE: every field of the pk (composite ones too) has a default.
+    return all(field.has_default() or field.has_db_default() for field in model._meta.pk_fields)
 
 
 def _save_with_events(
@@ -553,8 +552,11 @@ def _save_with_events(
     values = instance.__dict__
     pk = instance.pk
     stored: dict[str, Any] | None = None
-    creating = instance._state.adding
-    if creating and not force_insert and pk is not None and not _pk_has_default(model):
+    pk_set = instance._is_pk_set()  # type: ignore[attr-defined]
+    # Django inserts a new instance, one it is told to insert, and one without a pk (whatever its
+    # _state says: ``obj.pk = None; obj.save()`` is Django's way to copy a row).
+    creating = instance._state.adding or bool(force_insert) or not pk_set
+    if creating and not force_insert and pk_set and not _pk_has_default(model):
         # Django will try an UPDATE first: find out whether the row exists (one query).
         found = _fetch_stored(model, using, [pk], hooks.attnames)
         if found:
@@ -695,21 +697,30 @@ def _bulk_create(
     update_fields: Sequence[str] | None = None,
     unique_fields: Sequence[str] | None = None,
 ) -> list[Any]:
-    hooks = _hooks.get(self.model)
-    if hooks is None or not hooks.saves or ignore_conflicts or update_conflicts:
+    if not _hooks or ignore_conflicts or update_conflicts:
         # With conflicts ignored or turned into updates, Django cannot tell which rows were inserted.
         return _django_bulk_create(
             self, objs, batch_size, ignore_conflicts, update_conflicts, update_fields, unique_fields
         )
     objs = list(objs)
+    # Each record's own model: a proxy's manager accepts instances of the concrete model, and the reverse.
+    hooks_of = [_hooks.get(type(obj)) for obj in objs]
+    if not any(hooks is not None and hooks.saves for hooks in hooks_of):
+        return _django_bulk_create(
+            self, objs, batch_size, ignore_conflicts, update_conflicts, update_fields, unique_fields
+        )
+    # Marked for writing, as Django's bulk_create does first: self.db is then the write database.
+    self._for_write = True  # type: ignore[attr-defined]
     using = self.db
-    if hooks.pre_create is not None:
-        for obj in objs:
+    for obj, hooks in zip(objs, hooks_of, strict=True):
+        if hooks is not None and hooks.pre_create is not None:
             deliver(hooks.pre_create, type(obj), using, {"record": obj})
     created = _django_bulk_create(
         self, objs, batch_size, ignore_conflicts, update_conflicts, update_fields, unique_fields
     )
-    for obj in objs:
+    for obj, hooks in zip(objs, hooks_of, strict=True):
+        if hooks is None:
+            continue
         if hooks.tracks:
             obj.__dict__[STORED] = _capture(hooks, obj.__dict__)
         if hooks.post_create is not None:
@@ -720,35 +731,49 @@ def _bulk_create(
 def _bulk_update(
     self: QuerySet[Any], objs: Iterable[Model], fields: Iterable[str], batch_size: int | None = None
 ) -> int:
-    hooks = _hooks.get(self.model)
-    if hooks is None or not hooks.tracks:
+    if not _tracked:
         return _django_bulk_update(self, objs, fields, batch_size)
     objs = list(objs)
     fields = list(fields)
+    # Grouped by each record's own model (see _bulk_create); Django writes them all in one go.
+    groups: dict[ModelHooks, list[Model]] = {}
+    for obj in objs:
+        hooks = _tracked.get(type(obj))
+        if hooks is not None:
+            groups.setdefault(hooks, []).append(obj)
+    if not groups:
+        return _django_bulk_update(self, objs, fields, batch_size)
+    # Marked for writing, as Django's bulk_update does first: self.db is then the write database.
+    self._for_write = True  # type: ignore[attr-defined]
     using = self.db
-    written = _written_fields(hooks, {}, fields)
-    stored_by_obj = _stored_for_bulk(hooks, using, objs, written)
-    if hooks.pre_update is not None:
-        befores = [_copy_loaded(hooks, obj.__dict__) for obj in objs]
-        for obj, stored in zip(objs, stored_by_obj, strict=True):
-            diff = _diff(written, stored, obj.__dict__)
-            deliver(hooks.pre_update, type(obj), using, {"record": obj, "diff": diff, "operation": "bulk_update"})
-        extra: set[str] = set()
-        for obj, before in zip(objs, befores, strict=True):
-            extra.update(_diff(hooks.fields, before, obj.__dict__))
-        extra.difference_update(name for name, _ in written)
-        if extra:
-            fields += sorted(extra)
+    plans = []
+    extra: set[str] = set()
+    for hooks, members in groups.items():
+        written = _written_fields(hooks, {}, fields)
+        stored_by_obj = _stored_for_bulk(hooks, using, members, written)
+        if hooks.pre_update is not None:
+            befores = [_copy_loaded(hooks, obj.__dict__) for obj in members]
+            for obj, stored in zip(members, stored_by_obj, strict=True):
+                diff = _diff(written, stored, obj.__dict__)
+                deliver(hooks.pre_update, type(obj), using, {"record": obj, "diff": diff, "operation": "bulk_update"})
+            for obj, before in zip(members, befores, strict=True):
+                extra.update(_diff(hooks.fields, before, obj.__dict__))
+        plans.append((hooks, members, written, stored_by_obj))
+    extra.difference_update(name for _, _, written, _ in plans for name, _ in written)
+    if extra:  # fields Pre handlers changed are written too
+        fields += sorted(extra)
+        for i, (hooks, members, _, stored_by_obj) in enumerate(plans):
             written = _written_fields(hooks, {}, fields)
-            stored_by_obj = _stored_for_bulk(hooks, using, objs, written, stored_by_obj)
+            plans[i] = (hooks, members, written, _stored_for_bulk(hooks, using, members, written, stored_by_obj))
     with _updates.bypassed():  # Django's bulk_update runs QuerySet.update(): its events are these
         updated = _django_bulk_update(self, objs, fields, batch_size)
-    new_values_by_obj = _resolve_written(hooks, using, objs, written)
-    for obj, stored, new_values in zip(objs, stored_by_obj, new_values_by_obj, strict=True):
-        diff = _diff(written, stored, new_values)
-        obj.__dict__[STORED] = stored | new_values
-        if hooks.post_update is not None:
-            deliver(hooks.post_update, type(obj), using, {"record": obj, "diff": diff, "operation": "bulk_update"})
+    for hooks, members, written, stored_by_obj in plans:
+        new_values_by_obj = _resolve_written(hooks, using, members, written)
+        for obj, stored, new_values in zip(members, stored_by_obj, new_values_by_obj, strict=True):
+            diff = _diff(written, stored, new_values)
+            obj.__dict__[STORED] = stored | new_values
+            if hooks.post_update is not None:
+                deliver(hooks.post_update, type(obj), using, {"record": obj, "diff": diff, "operation": "bulk_update"})
     return updated
 
 
@@ -777,20 +802,22 @@ def _stored_for_bulk(
 def install() -> None:
     """Install the ORM hooks, import every app's handler modules, and wire the models.
 
-    Called by ``canvas_core``'s AppConfig once Django's apps are ready; idempotent.
+    Called by ``canvas_core``'s AppConfig once Django's apps are ready. Called
+    again when the app registry is populated again (``apps.set_installed_apps()``,
+    as Django's own test runner and ``override_settings(INSTALLED_APPS=...)``
+    do), it imports the new apps' handler modules and wires their models.
     """
     global _installed, _deferred
     with _lock:
-        if _installed:
-            return
-        Model.save_base = _save_base  # type: ignore[method-assign]
-        Model.refresh_from_db = _refresh_from_db  # type: ignore[method-assign]
-        Model.from_db = classmethod(_from_db)  # type: ignore[assignment]
-        QuerySet.bulk_create = _bulk_create  # type: ignore[assignment, method-assign]
-        QuerySet.bulk_update = _bulk_update  # type: ignore[method-assign]
-        _updates.install()
-        registry.change_listeners.append(_on_registration_changed)
-        _installed = True
+        if not _installed:
+            Model.save_base = _save_base  # type: ignore[method-assign]
+            Model.refresh_from_db = _refresh_from_db  # type: ignore[method-assign]
+            Model.from_db = classmethod(_from_db)  # type: ignore[assignment]
+            QuerySet.bulk_create = _bulk_create  # type: ignore[assignment, method-assign]
+            QuerySet.bulk_update = _bulk_update  # type: ignore[method-assign]
+            _updates.install()
+            registry.change_listeners.append(_on_registration_changed)
+            _installed = True
     _deferred = True  # registrations made while importing are counted once, by the rewire below
     try:
         autodiscover_modules(*handler_module_names())
