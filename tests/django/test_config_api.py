@@ -140,11 +140,15 @@ def test_typed_reads_validate_without_showing_the_value() -> None:
     assert "s3cr3t" not in str(raised.value)
 
 
+# PostgreSQL's jsonb cannot store U+0000 in a string (any JSONField, not only ours): leave it out.
+_TEXT = st.characters(exclude_characters="\x00")
+
+
 @settings(max_examples=25, deadline=None)
 @given(
     value=st.recursive(
-        st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=20),
-        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+        st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(_TEXT, max_size=20),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(_TEXT, max_size=8), inner, max_size=4),
         max_leaves=10,
     )
 )
