@@ -206,10 +206,11 @@ class Shipment(events.Event):
     )
 )
 def test_events_survive_the_trip_through_json_unchanged(shipment: Shipment) -> None:
-    job = Job.for_event("tests.background.test_in_process:remember", shipment)
-    message: dict[str, Any] = json.loads(json.dumps(job.to_message()))
+    events.handle_event(Shipment, background=True)(remember)
+    job = Job.for_event("tests.background.test_in_process:remember", Shipment, shipment)
+    payload: dict[str, Any] = json.loads(json.dumps(job.to_payload()))
 
-    handler, copy = Job.from_message(message).load()
+    handler, copy = background.rebuild_job(Job.from_payload(payload))
 
     assert handler is remember
     assert copy == shipment

@@ -14,16 +14,22 @@ workers. Changes a background handler makes to its copy of the event never
 reach the emitter.
 """
 
+from . import _handler  # installs the registry's hook for background=True registrations
 from ._engine import Engine, InProcessEngine, current_engine, run_job, use_engine
-from ._serialization import EventNotSerializable, Job, RecordNotFound
+from ._registrations import rebuild as rebuild_job
+from ._serialization import EventNotSerializable, Job, JobRejected, RecordNotFound
+
+del _handler
 
 __all__ = [
     "Engine",
     "EventNotSerializable",
     "InProcessEngine",
     "Job",
+    "JobRejected",
     "RecordNotFound",
     "current_engine",
+    "rebuild_job",
     "run_job",
     "use_engine",
 ]

@@ -1,0 +1,261 @@
+"""The Django outbox, ledger and dead-letter table of background jobs (imported only with Django).
+
+* :func:`stage` writes a job in the emitter's transaction; :class:`Relay` hands
+  committed jobs to the broker right after the commit, from a thread of the
+  committing process; :func:`relay_pending` publishes what a crash or a
+  broker outage left behind (``manage.py canvas_relay``).
+* :func:`begin` / :func:`attempt_ended` / :func:`finish` are the worker's
+  ledger: they count deliveries and record finished jobs.
+* :func:`dead_letter`, :func:`replay` and :func:`discard` keep and return
+  jobs no worker could complete.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import queue
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from ._models import BackgroundJob, DeadLetter
+from ._serialization import Job
+
+__all__ = [
+    "Delivery",
+    "Relay",
+    "attempt_ended",
+    "available",
+    "begin",
+    "dead_letter",
+    "discard",
+    "finish",
+    "load",
+    "relay_pending",
+    "stage",
+]
+
+logger = logging.getLogger("canvas_core.background")
+
+Publish = Callable[[str, list[str]], None]
+"""Hands job ids of one database to the broker: ``publish(database, ids)``."""
+
+
+def available() -> bool:
+    """Whether this process can use the tables: Django is set up with ``canvas_core`` installed."""
+    return settings.configured and apps.ready and apps.is_installed("canvas_core")
+
+
+def job_database() -> str:
+    """The database workers keep their ledger and dead letters in."""
+    return router.db_for_write(BackgroundJob) or DEFAULT_DB_ALIAS
+
+
+def stage(job: Job, using: str, relay: Relay) -> None:
+    """Insert ``job`` in the current transaction of ``using``; have ``relay`` publish it once that commits."""
+    BackgroundJob.objects.using(using).create(
+        id=job.id, handler=job.handler[:255], event_type=job.event_type[:500], payload=job.to_payload()
+    )
+    transaction.on_commit(lambda: relay.notify(using, job.id), using=using)
+
+
+def load(using: str, ids: Sequence[str]) -> dict[str, Any]:
+    """The payloads of those of ``ids`` that are outbox jobs, by id."""
+    valid = [value for value in (_uuid(i) for i in ids) if value is not None]
+    rows = BackgroundJob.objects.using(using).filter(id__in=valid, payload__isnull=False)
+    return {str(job_id): payload for job_id, payload in rows.values_list("id", "payload")}
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What the ledger knows about one delivery of a job."""
+
+    finished: bool
+    """The job already finished: this is a redelivery, not to be run."""
+    lost: int
+    """Earlier deliveries that never ended: each killed its worker process (or the machine went down)."""
+
+
+def begin(using: str, jobs: Sequence[Job]) -> dict[str, Delivery]:
+    """Count a delivery of each job (creating ledger rows for jobs that did not go through the outbox)."""
+    ids = [uuid.UUID(job.id) for job in jobs]
+    manager = BackgroundJob.objects.using(using)
+    with transaction.atomic(using=using):
+        known = set(manager.filter(id__in=ids).values_list("id", flat=True))
+        manager.bulk_create(
+            [
+                BackgroundJob(id=uuid.UUID(job.id), handler=job.handler[:255], event_type=job.event_type[:500])
+                for job in jobs
+                if uuid.UUID(job.id) not in known
+            ],
+            ignore_conflicts=True,
+        )
+        manager.filter(id__in=ids, finished_at__isnull=True).update(deliveries=F("deliveries") + 1)
+        rows = manager.filter(id__in=ids).values_list("id", "deliveries", "attempts", "finished_at")
+        return {
+            str(job_id): Delivery(finished=finished_at is not None, lost=max(deliveries - attempts - 1, 0))
+            for job_id, deliveries, attempts, finished_at in rows
+        }
+
+
+def attempt_ended(using: str, job_ids: Iterable[str]) -> None:
+    """Record that a run of each job ended (it failed, or was handed on), rather than killing the worker."""
+    BackgroundJob.objects.using(using).filter(id__in=list(job_ids)).update(attempts=F("attempts") + 1)
+
+
+def finish(using: str, job_id: str, outcome: str = "done") -> None:
+    """Record that the job finished: a redelivery of it will not run."""
+    BackgroundJob.objects.using(using).filter(id=job_id).update(
+        finished_at=timezone.now(), outcome=outcome, attempts=F("attempts") + 1
+    )
+
+
+def dead_letter(
+    using: str,
+    *,
+    job_id: str,
+    handler: str,
+    event_type: str,
+    reason: str,
+    payload: dict[str, Any] | None,
+    deliveries: int = 0,
+) -> str:
+    """Keep a job no worker could complete; return the dead letter's id."""
+    letter = DeadLetter.objects.using(using).create(
+        id=uuid.uuid4(),
+        job_id=job_id[:64],
+        handler=handler[:255],
+        event_type=event_type[:500],
+        reason=reason,
+        payload=payload,
+        deliveries=deliveries,
+    )
+    if _uuid(job_id) is not None:
+        BackgroundJob.objects.using(using).filter(id=job_id).update(
+            finished_at=timezone.now(), outcome="dead-lettered", payload=None
+        )
+    return str(letter.id)
+
+
+def dead_letters(using: str) -> list[DeadLetter]:
+    """Every dead letter, oldest first."""
+    return list(DeadLetter.objects.using(using).order_by("created_at"))
+
+
+def discard(using: str, ids: Sequence[str] | None) -> int:
+    """Delete the given dead letters (all of them for ``None``); return how many were deleted."""
+    letters = DeadLetter.objects.using(using)
+    if ids is not None:
+        letters = letters.filter(id__in=[value for value in (_uuid(i) for i in ids) if value is not None])
+    deleted, _ = letters.delete()
+    return deleted
+
+
+def relay_pending(
+    publish: Publish, *, using: str | None = None, older_than: float = 10.0, batch_size: int = 500
+) -> int:
+    """Publish outbox jobs committed more than ``older_than`` seconds ago and never published; return how many.
+
+    The rows are locked while they are published (``SELECT ... FOR UPDATE SKIP
+    LOCKED`` where the database supports it), so several relays may run at
+    once: each publishes other jobs. A job the committing process is about to
+    publish itself may be published twice; workers run it once.
+    """
+    using = using or job_database()
+    cutoff = timezone.now() - dt.timedelta(seconds=older_than)
+    manager = BackgroundJob.objects.using(using)
+    total = 0
+    while True:
+        with transaction.atomic(using=using):
+            pending = manager.filter(published_at__isnull=True, payload__isnull=False, created_at__lte=cutoff)
+            ids = [
+                str(job_id)
+                for job_id in pending.select_for_update(skip_locked=True)
+                .order_by("created_at")
+                .values_list("id", flat=True)[:batch_size]
+            ]
+            if not ids:
+                return total
+            publish(using, ids)  # a failure rolls back: the jobs stay pending
+            manager.filter(id__in=ids).update(published_at=timezone.now())
+        total += len(ids)
+
+
+class Relay:
+    """Publishes committed outbox jobs from a thread of this process, so that the committer does not wait.
+
+    Ids are published in batches of what accumulated meanwhile. A job whose
+    publication fails (broker down) stays in the outbox for
+    :func:`relay_pending`; so does one this process dies before publishing.
+    """
+
+    def __init__(self, publish: Publish, *, batch_size: int = 200) -> None:
+        self._publish = publish
+        self._batch_size = batch_size
+        self._queue: queue.Queue[tuple[str, str]] = queue.Queue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def notify(self, using: str, job_id: str) -> None:
+        """Publish ``job_id`` (committed on ``using``) soon."""
+        self._queue.put((using, job_id))
+        if self._thread is None or not self._thread.is_alive():
+            with self._lock:
+                if self._thread is None or not self._thread.is_alive():
+                    self._thread = threading.Thread(target=self._run, name="canvas-core relay", daemon=True)
+                    self._thread.start()
+
+    def flush(self) -> None:
+        """Wait until every job notified so far was published (or its publication failed)."""
+        self._queue.join()
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            taken = [first]
+            while len(taken) < self._batch_size:
+                try:
+                    taken.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                self.publish_now(taken)
+            finally:
+                for _ in taken:
+                    self._queue.task_done()
+
+    def publish_now(self, jobs: Sequence[tuple[str, str]]) -> None:
+        """Publish ``(database, id)`` pairs and mark them published; log (without values) a failure."""
+        by_database: dict[str, list[str]] = {}
+        for using, job_id in jobs:
+            by_database.setdefault(using, []).append(job_id)
+        for using, ids in by_database.items():
+            try:
+                self._publish(using, ids)
+                BackgroundJob.objects.using(using).filter(id__in=ids).update(published_at=timezone.now())
+            except Exception as exc:
+                logger.warning(
+                    "Could not publish %d background job(s) after commit (%s); they wait in the outbox for "
+                    "`manage.py canvas_relay` or `canvas-events relay`",
+                    len(ids),
+                    type(exc).__qualname__,
+                )
+            finally:
+                if threading.current_thread() is self._thread:
+                    connections[using].close()  # this thread's connection; a new one is opened when needed
+
+
+def _uuid(value: object) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
