@@ -14,6 +14,12 @@ class CanvasCoreConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        # First: the handlers modules _wiring imports may register background
+        # handlers, which need canvas_core.background and the configured engine.
+        from .background import _settings
+
+        _settings.configure_from_django()
+
         from .django import _wiring
 
         _wiring.install()

@@ -95,6 +95,7 @@ class Worker:
     log: Path
     redis: redis.Redis
     broker_url: str
+    environment: dict[str, str]
 
     def app(self) -> Celery:
         """A Celery app that sends to this worker."""
@@ -126,6 +127,7 @@ def celery_worker(
 
 def worker_environment(broker_url: str, prefix: str, queue: str, **extra: str) -> dict[str, str]:
     """The environment of a worker (and of the processes that emit to it) of one test session."""
+    # The worker is a Django one only if the fixture says so (pytest-django sets this for the test process).
     environment = {name: value for name, value in os.environ.items() if name != "DJANGO_SETTINGS_MODULE"}
     environment.update(
         CANVAS_TEST_REDIS_URL=REDIS_URL,
@@ -158,7 +160,7 @@ def start_worker(
     ]  # fmt: skip
     with log.open("wb") as output:
         process = subprocess.Popen(command, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, env=environment)
-    worker = Worker(process, prefix, queue, log, redis_client, broker_url)
+    worker = Worker(process, prefix, queue, log, redis_client, broker_url, environment)
     try:
         wait_for(
             lambda: redis_client.get(f"{prefix}:ready") or process.poll() is not None,
@@ -179,3 +181,54 @@ def start_worker(
         if keys:
             redis_client.delete(*keys)
         delete_queue(broker_url, queue)
+
+
+POSTGRES_URL = os.environ.get("CANVAS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="session")
+def background_database() -> Iterator[str]:
+    """A PostgreSQL database of its own, migrated, that the Django workers and emitters of these tests share."""
+    import psycopg
+
+    try:
+        admin = psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=3)
+    except psycopg.Error as exc:
+        pytest.skip(f"PostgreSQL is not reachable at {POSTGRES_URL} ({exc}); the Django worker tests need it")
+    name = f"canvas_bg12_{uuid.uuid4().hex[:10]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        environment = dict(
+            os.environ, DJANGO_SETTINGS_MODULE="tests.background.worker_settings", CANVAS_TEST_BG_DATABASE=name
+        )
+        environment.update(CANVAS_TEST_REDIS_URL=REDIS_URL, CANVAS_TEST_BROKER_URL=REDIS_URL, CANVAS_TEST_QUEUE="-")
+        environment["CANVAS_TEST_PREFIX"] = "canvas-tests:migrate"
+        migrated = subprocess.run(
+            [sys.executable, "-m", "django", "migrate", "--verbosity=0"],
+            cwd=ROOT,
+            env=environment,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert migrated.returncode == 0, migrated.stderr
+        yield name
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture(scope="session")
+def django_worker(
+    redis_client: redis.Redis, broker_url: str, background_database: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Worker]:
+    """A real Celery worker of a Django project (``tests.background.worker_settings``) on PostgreSQL."""
+    with start_worker(
+        "tests.background.django_worker",
+        broker_url,
+        redis_client,
+        tmp_path_factory,
+        DJANGO_SETTINGS_MODULE="tests.background.worker_settings",
+        CANVAS_TEST_BG_DATABASE=background_database,
+    ) as worker:
+        yield worker

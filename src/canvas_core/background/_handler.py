@@ -34,6 +34,12 @@ class BackgroundHandler(HandlerAdapter):
     def for_registration(cls, event_type: type[Event], handler: Callable[[Any], object]) -> BackgroundHandler:
         """Check that a worker can call ``handler`` for ``event_type``; raise :class:`TypeError` saying why not."""
         name = handler_name(handler)
+        for other in _registered_background_handlers():
+            if other.name == name and other.handler is not handler:
+                raise TypeError(
+                    f"another function named {name} is already a background handler: a worker could not tell them "
+                    "apart. Give each background handler its own module-level name"
+                )
         try:
             check_serializable(event_type)
         except EventNotSerializable as exc:
@@ -65,6 +71,18 @@ class BackgroundHandler(HandlerAdapter):
             current_engine().enqueue(job)
         except Exception as exc:  # the commit is done; report rather than raise into the committer
             report_failure(event, None, self, exc)
+
+
+def _registered_background_handlers() -> list[BackgroundHandler]:
+    from canvas_core.events._dispatch import registry
+
+    return [
+        runner
+        for by_origin in registry.snapshot().values()
+        for handlers in by_origin.values()
+        for runner in handlers.values()
+        if isinstance(runner, BackgroundHandler)
+    ]
 
 
 def _transaction_database(event: Event) -> str | None:

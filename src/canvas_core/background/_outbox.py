@@ -41,6 +41,7 @@ __all__ = [
     "finish",
     "load",
     "relay_pending",
+    "replay",
     "stage",
 ]
 
@@ -259,3 +260,53 @@ def _uuid(value: object) -> uuid.UUID | None:
         return uuid.UUID(str(value))
     except ValueError:
         return None
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """The outcome of replaying one dead letter."""
+
+    letter_id: str
+    job_id: str | None
+    """The new job's id, or ``None`` when it was not replayed."""
+    error: str | None
+    """Why it was not replayed (it stays a dead letter)."""
+
+
+def replay(using: str, ids: Sequence[str] | None, engine: Any) -> list[Replayed]:
+    """Re-validate dead letters against this process's classes and enqueue each that fits as a new job.
+
+    A replayed dead letter is deleted in the transaction that enqueues it; one
+    that still does not fit, or that came from an untrusted message (no
+    payload), stays with the reason.
+    """
+    from dataclasses import replace
+
+    from ._registrations import rebuild
+    from ._serialization import JobRejected, RecordNotFound, describe_error
+
+    letters = DeadLetter.objects.using(using).order_by("created_at")
+    if ids is not None:
+        letters = letters.filter(id__in=[value for value in (_uuid(i) for i in ids) if value is not None])
+    outcomes: list[Replayed] = []
+    for letter in letters:
+        if letter.payload is None:
+            outcomes.append(Replayed(str(letter.id), None, "not replayable: it came from a message nobody vouches for"))
+            continue
+        try:
+            job = Job.from_payload(letter.payload)
+            rebuild(job)
+        except (JobRejected, RecordNotFound) as exc:
+            outcomes.append(Replayed(str(letter.id), None, describe_error(exc)))
+            continue
+        fresh = replace(job, id=str(uuid.uuid4()))
+        with transaction.atomic(using=using):
+            staged = getattr(engine, "enqueue_in_transaction", None)
+            if staged is None or not staged(fresh, using):
+                transaction.on_commit(lambda fresh=fresh: engine.enqueue(fresh), using=using)  # type: ignore[misc]
+            letter.delete()
+        outcomes.append(Replayed(str(letter.id), fresh.id, None))
+    relay = getattr(engine, "relay", None)
+    if relay is not None:
+        relay().flush()
+    return outcomes

@@ -66,6 +66,8 @@ class JobRejected(ValueError):
 
 PAYLOAD_VERSION = 1
 
+_UNBOUND = object()
+
 
 @dataclass(frozen=True, slots=True)
 class Job:
@@ -212,10 +214,12 @@ def handler_name(handler: object) -> str:
             "module-level classes and functions in an importable module (not __main__, not defined inside a "
             "function)"
         )
+    # Under the decorator the module does not bind the name yet; bound to
+    # something else, the name would not say which code the worker runs.
     found: object = sys.modules.get(module)
     for part in qualname.split("."):
-        found = getattr(found, part, None)
-    if found is not target:
+        found = getattr(found, part, _UNBOUND)
+    if found is not _UNBOUND and found is not target:
         raise TypeError(
             f"the background handler {module}:{qualname} is not what {module}.{qualname} names (it was renamed, "
             "replaced by a decorator or defined twice): register the function the module exposes under its name, "
