@@ -16,9 +16,10 @@ class CanvasCoreConfig(AppConfig):
     def ready(self) -> None:
         # First: the handlers modules _wiring imports may register background
         # handlers, which need canvas_core.background and the configured engine.
-        from .background import _settings
+        from .background import _checks, _settings  # _checks registers the system checks
 
         _settings.configure_from_django()
+        del _checks
 
         from .django import _wiring
 

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import dataclasses
 import datetime as dt
+import functools
 import json
 import logging
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import Field, SecretStr
 
 from canvas_core import background, events
 from canvas_core.background import Job
@@ -214,3 +220,98 @@ def test_events_survive_the_trip_through_json_unchanged(shipment: Shipment) -> N
 
     assert handler is remember
     assert copy == shipment
+
+
+class Login(events.Event):
+    user: str
+    password: SecretStr
+    otp: str = Field(repr=False)
+
+
+def test_secrets_reach_the_background_handler_with_their_values() -> None:
+    events.handle_event(Login, background=True)(remember)
+
+    events.emit_event(Login, user="ada", password=SecretStr("hunter2"), otp="123456")
+
+    [copy] = seen
+    assert isinstance(copy, Login)
+    assert copy.password.get_secret_value() == "hunter2"  # not "**********"
+    assert copy.otp == "123456"
+
+
+class Mailer:
+    def send(self, event: Order) -> None:
+        pass
+
+
+def test_a_bound_method_is_refused_at_registration() -> None:
+    with pytest.raises(TypeError, match="the bound method Mailer.send cannot be a background handler"):
+        events.handle_event(Order, background=True)(Mailer().send)
+
+
+def renamed(event: Order) -> None:
+    pass
+
+
+def impostor(event: Order) -> None:
+    pass
+
+
+def test_a_function_its_module_name_does_not_give_back_is_refused() -> None:
+    impostor.__qualname__ = "renamed"  # the name a worker would go by names another function
+    try:
+        with pytest.raises(TypeError, match="is not what tests.background.test_in_process.renamed names"):
+            events.handle_event(Order, background=True)(impostor)
+    finally:
+        impostor.__qualname__ = "impostor"
+
+
+def test_callable_objects_and_partials_are_refused() -> None:
+    with pytest.raises(TypeError, match="background handlers are module-level functions"):
+        events.handle_event(Order, background=True)(functools.partial(remember))
+
+
+def test_a_job_naming_an_unregistered_handler_is_rejected_without_importing_it() -> None:
+    job = Job(
+        handler="tests.background.canary:boom",
+        registered_for="tests.background.test_in_process:Order",
+        event_type="tests.background.test_in_process:Order",
+        fields={"number": 1},
+    )
+    with pytest.raises(background.JobRejected, match="no background handler tests.background.canary:boom"):
+        background.rebuild_job(job)
+    assert "tests.background.canary" not in sys.modules
+
+
+def test_a_job_for_an_event_class_the_handler_was_not_registered_for_is_rejected() -> None:
+    events.handle_event(Order, background=True)(remember)
+    job = Job.for_event("tests.background.test_in_process:remember", Order, Order(number=1))
+    forged = dataclasses.replace(job, event_type="canvas_core.events._reporting:HandlerFailed")
+    with pytest.raises(background.JobRejected, match="is not tests.background.test_in_process:Order nor one of"):
+        background.rebuild_job(forged)
+
+
+def test_a_job_that_does_not_fit_is_logged_without_its_values(caplog: pytest.LogCaptureFixture) -> None:
+    events.handle_event(Order, background=True)(remember)
+    job = Job.for_event("tests.background.test_in_process:remember", Order, Order(number=1))
+    forged = dataclasses.replace(job, fields={"number": "not-a-number-4711"})
+
+    with caplog.at_level(logging.ERROR, logger="canvas_core.background"):
+        background.run_job(forged)
+
+    assert seen == []
+    assert "number: int_parsing" in caplog.text
+    assert "4711" not in caplog.text  # pydantic's input_value stays out
+
+
+def test_the_core_does_not_import_the_background_package() -> None:
+    """Not even lazily: the background package plugs itself into the registry."""
+    core = Path(events.__file__).parent
+    imported = {
+        (path.name, node.module if isinstance(node, ast.ImportFrom) else alias.name)
+        for path in core.glob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    assert not [(file, name) for file, name in imported if name and name.startswith("canvas_core.background")]
