@@ -12,10 +12,12 @@
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import logging
 import queue
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -46,6 +48,9 @@ __all__ = [
 ]
 
 logger = logging.getLogger("canvas_core.background")
+
+EXIT_FLUSH_TIMEOUT = 5.0
+"""Seconds an exiting process waits for its relay thread to publish what it committed."""
 
 Publish = Callable[[str, list[str]], None]
 """Hands job ids of one database to the broker: ``publish(database, ids)``."""
@@ -214,10 +219,21 @@ class Relay:
                 if self._thread is None or not self._thread.is_alive():
                     self._thread = threading.Thread(target=self._run, name="canvas-core relay", daemon=True)
                     self._thread.start()
+                    # A short-lived process (a management command, a script)
+                    # publishes its jobs before it exits, not 10 s later by
+                    # the recovery relay.
+                    atexit.register(self.flush, timeout=EXIT_FLUSH_TIMEOUT)
 
-    def flush(self) -> None:
-        """Wait until every job notified so far was published (or its publication failed)."""
-        self._queue.join()
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every job notified so far was published (or its publication failed); ``False`` on timeout."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._queue.all_tasks_done:
+            while self._queue.unfinished_tasks:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._queue.all_tasks_done.wait(remaining)
+        return True
 
     def _run(self) -> None:
         while True:
