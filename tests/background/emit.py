@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import sys
+import time
 from typing import Any
 
 import django
@@ -70,6 +71,7 @@ def main(scenario: str, token: str) -> None:
         with transaction.atomic():
             for n in range(count):
                 events.emit_event(CodeAssigned, token=token, code=f"CODE{n}")
+        print("committed at", time.time(), flush=True)
     elif scenario == "code":
         with transaction.atomic():
             events.emit_event(CodeAssigned, token=token, code=os.environ.get("CANVAS_TEST_CODE", "abc"))
