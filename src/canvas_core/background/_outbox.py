@@ -42,6 +42,7 @@ __all__ = [
     "dead_letter",
     "discard",
     "finish",
+    "finished",
     "load",
     "relay_pending",
     "replay",
@@ -131,6 +132,15 @@ def load(using: str, ids: Sequence[str]) -> dict[str, Any]:
     return {str(job_id): payload for job_id, payload in rows.values_list("id", "payload")}
 
 
+def finished(using: str, ids: Sequence[str]) -> set[str]:
+    """Those of ``ids`` whose jobs finished (done or dead-lettered)."""
+    valid = [value for value in (_uuid(i) for i in ids) if value is not None]
+    if not valid:
+        return set()
+    rows = BackgroundJob.objects.using(using).filter(id__in=valid, finished_at__isnull=False)
+    return {str(job_id) for job_id in rows.values_list("id", flat=True)}
+
+
 @dataclass(frozen=True)
 class Delivery:
     """What the ledger knows about one delivery of a job."""
@@ -182,11 +192,13 @@ def attempt_ended(using: str, job_ids: Iterable[str]) -> None:
         BackgroundJob.objects.using(using).filter(id__in=list(job_ids)).update(attempts=F("attempts") + 1)
 
 
-def finish(using: str, job_id: str, outcome: str = "done") -> None:
-    """Record that the job finished: a redelivery of it will not run."""
+def finish(using: str, job_ids: Sequence[str], outcome: str = "done") -> None:
+    """Record that the jobs finished: a redelivery of them will not run."""
+    if not job_ids:
+        return
     with transaction.atomic(using=using):
         _relaxed_commit(using)
-        BackgroundJob.objects.using(using).filter(id=job_id).update(
+        BackgroundJob.objects.using(using).filter(id__in=list(job_ids)).update(
             finished_at=timezone.now(), outcome=outcome, attempts=F("attempts") + 1
         )
 

@@ -51,6 +51,7 @@ TASK_NAME = "canvas_core.background.run_handler"
 logger = logging.getLogger("canvas_core.background")
 
 _MAX_IDS_PER_MESSAGE = 1000
+_FINISH_BATCH = 50
 
 
 class BackgroundHandlerExited(RuntimeError):
@@ -101,7 +102,18 @@ class CeleryEngine:
 
         @app.task(name=TASK_NAME, bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
         def run_handler(task: Task[Any, Any], message: Any) -> None:
-            self.run_message(message)
+            try:
+                self.run_message(message)
+            except Reject:
+                raise
+            except Exception as exc:  # not the handler's (caught inside): the database or broker failed
+                delay = max(self.retry_delay, 1.0)
+                logger.error(
+                    "A background job message could not be processed (%s); it is tried again in %.0fs",
+                    type(exc).__qualname__,
+                    delay,
+                )
+                raise task.retry(countdown=delay, max_retries=None) from None
 
         self.task: Task[[Any], None] = run_handler
 
@@ -189,7 +201,11 @@ class CeleryEngine:
         ids = [str(job_id) for job_id in ids[:_MAX_IDS_PER_MESSAGE]]
         payloads = _outbox.load(using, ids)
         jobs: list[Job] = []
+        finished = _outbox.finished(using, [job_id for job_id in ids if job_id not in payloads])
         for job_id in ids:
+            if job_id in finished:
+                logger.info("Background job %s already finished; its redelivery is not run", job_id)
+                continue
             if job_id not in payloads:
                 self._dead_letter(
                     None, "the message names a job that is not in the outbox", trusted=False, job_id=job_id
@@ -223,27 +239,39 @@ class CeleryEngine:
                     else:
                         self._send(self._signed(job, attempt), what=job.id)
                 return
-        for job in jobs:
-            delivery = deliveries.get(job.id)
-            if delivery is not None and delivery.finished:
-                logger.info("Background job %s already finished; its redelivery is not run", job.id)
-                continue
-            if delivery is not None and delivery.lost >= self.max_lost_deliveries:
-                self._dead_letter(
-                    job,
-                    f"{delivery.lost} deliveries of the job ended its worker process before the handler returned "
-                    "(killed, out of memory, or exited)",
-                    deliveries=delivery.lost,
-                )
-                continue
-            self._run_job(job, attempt, database)
+        # Finished jobs are recorded a few at a time, not one transaction each:
+        # a worker that dies runs the last of them again (at least once).
+        done: list[str] = []
+        try:
+            for job in jobs:
+                delivery = deliveries.get(job.id)
+                if delivery is not None and delivery.finished:
+                    logger.info("Background job %s already finished; its redelivery is not run", job.id)
+                    continue
+                if delivery is not None and delivery.lost >= self.max_lost_deliveries:
+                    self._dead_letter(
+                        job,
+                        f"{delivery.lost} deliveries of the job ended its worker process before the handler returned "
+                        "(killed, out of memory, or exited)",
+                        deliveries=delivery.lost,
+                    )
+                    continue
+                if self._run_job(job, attempt, database):
+                    done.append(job.id)
+                if database is not None and len(done) >= _FINISH_BATCH:
+                    _outbox.finish(database, done)
+                    done = []
+        finally:
+            if database is not None:
+                _outbox.finish(database, done)
 
-    def _run_job(self, job: Job, attempt: int, database: str | None) -> None:
+    def _run_job(self, job: Job, attempt: int, database: str | None) -> bool:
+        """Run one job; ``True`` when its handler succeeded (the caller records it as finished)."""
         try:
             handler, event = rebuild(job)
         except (JobRejected, RecordNotFound) as exc:
             self._dead_letter(job, f"the job could not be rebuilt: {describe_error(exc)}")
-            return
+            return False
         try:
             call_handler(handler, event)
         except BaseException as caught:  # SystemExit & co. too: ending the worker would loop the delivery
@@ -265,17 +293,14 @@ class CeleryEngine:
                     _outbox.attempt_ended(database, [job.id])
                     if job.id in _outbox.load(database, [job.id]):
                         self.publish_ids(database, [job.id], attempt=attempt + 1, countdown=delay)
-                        return
+                        return False
                 self._send(self._signed(job, attempt + 1), what=job.id, countdown=delay)
-                return
+                return False
             report_failure(event, None, handler, failure)
             last = f"{type(failure).__qualname__}: {str(failure)[:500]}"
             self._dead_letter(job, f"the handler failed {attempt + 1} time(s); last: {last}")
-            return
-        if database is not None:
-            from . import _outbox
-
-            _outbox.finish(database, job.id)
+            return False
+        return True
 
     def _ledger_database(self) -> str | None:
         if not _django_tables_available():
