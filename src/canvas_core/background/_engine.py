@@ -45,8 +45,9 @@ def run_job(job: Job) -> None:
     An ``async def`` handler runs on a new event loop, or, when a loop is
     already running in this thread, as a task of that loop which nobody waits
     for (it is a background handler). A failure to rebuild the event (a record
-    deleted meanwhile, a handler that no longer imports) is logged on
-    ``canvas_core.background``: there is no event to report it with.
+    deleted meanwhile, a handler this process does not register) is logged on
+    ``canvas_core.background``, without field values: there is no event to
+    report it with.
     """
     handler, event = load_job(job)
     if handler is None or event is None:

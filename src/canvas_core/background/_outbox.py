@@ -263,6 +263,7 @@ def relay_pending(
     total = 0
     while True:
         with transaction.atomic(using=using):
+            _relaxed_commit(using)
             pending = manager.filter(published_at__isnull=True, payload__isnull=False, created_at__lte=cutoff)
             ids = [
                 str(job_id)
@@ -339,7 +340,9 @@ class Relay:
         for using, ids in by_database.items():
             try:
                 self._publish(using, ids)
-                BackgroundJob.objects.using(using).filter(id__in=ids).update(published_at=timezone.now())
+                with transaction.atomic(using=using):
+                    _relaxed_commit(using)  # a forgotten mark only means publishing again, which workers absorb
+                    BackgroundJob.objects.using(using).filter(id__in=ids).update(published_at=timezone.now())
             except Exception as exc:
                 logger.warning(
                     "Could not publish %d background job(s) after commit (%s); they wait in the outbox for "
