@@ -32,7 +32,6 @@ def make_thumbnails(event: PhotoUploaded) -> None:
 def run() -> None:
     section("Async handlers: await aemit_event(); emit_event() runs them too when no loop runs")
     events.handle_event(PhotoUploaded)(describe_photo)
-    events.handle_event(PhotoUploaded, background=True)(make_thumbnails)
     try:
         uploaded = asyncio.run(events.aemit_event(PhotoUploaded, photo_id=1, caption="harbour at dawn"))
         print(f"aemit_event -> alt text {uploaded.alt_text!r}")
@@ -40,6 +39,7 @@ def run() -> None:
         print(f"emit_event  -> alt text {uploaded.alt_text!r}")
 
         section("Background handlers: enqueued after the others, run with a copy of the event")
+        events.handle_event(PhotoUploaded, background=True)(make_thumbnails)
         engine = type(background.current_engine()).__name__
         print(f"engine: {engine} (no broker configured; CeleryEngine runs them on Celery workers)")
         uploaded = events.emit_event(PhotoUploaded, photo_id=3, caption="mountain lake")

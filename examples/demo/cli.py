@@ -24,6 +24,9 @@ def run() -> None:
     )
     first_sites = {site.event: site for site in reversed(event_map.emits)}
     for site in sorted(first_sites.values(), key=lambda site: (site.file, site.line)):
+        if site.emitter == _graph.ORM_EMITTER:  # record events: no emit_event call, the ORM emits them
+            print(f"  the Django ORM emits {site.event} when {site.origin or 'any model'} rows are written")
+            continue
         origin = f" (origin={site.origin})" if site.origin else ""
         print(f"  {site.emitter} emits {site.event}{origin} at {site.file}:{site.line}")
     print(

@@ -42,12 +42,43 @@ class Shop:
     """Another origin."""
 
 
+# The handlers are module-level functions, registered by each part of the demo: a handler's
+# name (in logs, reports and listings) is its module and qualified name.
+
+
+def add_watermark(event: BeforeMessageSend) -> None:
+    event.message = f"{event.message} (sent from Canvas)"
+
+
+def check_email(event: SignupFormSubmitted) -> None:
+    if "@" not in event.email:
+        event.error_messages["email"].append("Enter a valid email address.")
+
+
+def check_password(event: SignupFormSubmitted) -> None:
+    if len(event.password) < 12:
+        event.error_messages["password"].append("Use at least 12 characters.")
+
+
+def count_all(event: InvoicePaid) -> None:
+    print(f"  count_all saw {event.amount_cents} cents")
+
+
+def billing_only(event: InvoicePaid) -> None:
+    print(f"  billing_only saw {event.amount_cents} cents")
+
+
+def check_spam(event: BeforeMessageSend) -> None:
+    raise RuntimeError("the spam filter is down")
+
+
+def report(event: events.HandlerFailed) -> None:
+    print(f"  reported: {event.handler.__name__} raised {event.exception!r}")
+
+
 def watermark_demo() -> None:
     section("Handlers change the event; the emitter reads the result")
-
-    @events.handle_event(BeforeMessageSend)
-    def add_watermark(event: BeforeMessageSend) -> None:
-        event.message = f"{event.message} (sent from Canvas)"
+    events.handle_event(BeforeMessageSend)(add_watermark)
 
     sent = events.emit_event(BeforeMessageSend, message="Hello, world!")
     print(f"emit_event(BeforeMessageSend, message='Hello, world!') -> {sent.message!r}")
@@ -60,16 +91,8 @@ def watermark_demo() -> None:
 
 def signup_demo() -> None:
     section("Validation through events: handlers add errors, the form shows them")
-
-    @events.handle_event(SignupFormSubmitted)
-    def check_email(event: SignupFormSubmitted) -> None:
-        if "@" not in event.email:
-            event.error_messages["email"].append("Enter a valid email address.")
-
-    @events.handle_event(SignupFormSubmitted)
-    def check_password(event: SignupFormSubmitted) -> None:
-        if len(event.password) < 12:
-            event.error_messages["password"].append("Use at least 12 characters.")
+    events.handle_event(SignupFormSubmitted)(check_email)
+    events.handle_event(SignupFormSubmitted)(check_password)
 
     for email, password in [("ada@example.com", "correct horse battery"), ("ada", "short")]:
         submitted = events.emit_event(SignupFormSubmitted, email=email, password=password)
@@ -79,14 +102,8 @@ def signup_demo() -> None:
 
 def origin_demo() -> None:
     section("Origins: a handler can listen to one place only")
-
-    @events.handle_event(InvoicePaid)
-    def count_all(event: InvoicePaid) -> None:
-        print(f"  count_all saw {event.amount_cents} cents")
-
-    @events.handle_event(InvoicePaid, origin=Billing)
-    def billing_only(event: InvoicePaid) -> None:
-        print(f"  billing_only saw {event.amount_cents} cents")
+    events.handle_event(InvoicePaid)(count_all)
+    events.handle_event(InvoicePaid, origin=Billing)(billing_only)
 
     print("emit from Billing:")
     events.emit_event(InvoicePaid, origin=Billing, amount_cents=1200)
@@ -94,18 +111,27 @@ def origin_demo() -> None:
     events.emit_event(InvoicePaid, origin=Shop, amount_cents=300)
 
 
+class IndentedFormatter(logging.Formatter):
+    """The demo's log lines: indented, tracebacks included, so that a logged failure does not look like a crash."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return "\n      ".join(super().format(record).splitlines())
+
+
+def show_logs(stream: Any = None) -> None:
+    """Print log records (INFO and up) indented in the demo's output."""
+    handler = logging.StreamHandler(stream or sys.stdout)
+    handler.setFormatter(IndentedFormatter("  log %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(handlers=[handler], force=True)
+
+
 def failure_demo() -> None:
     section("A failing handler is isolated, logged and reported; the others still run")
-    logging.basicConfig(stream=sys.stdout, format="  log %(levelname)s %(name)s: %(message)s", force=True)
+    show_logs()
+    events.handle_event(BeforeMessageSend, origin=Shop)(check_spam)
+    events.handle_event(events.HandlerFailed)(report)
 
-    @events.handle_event(BeforeMessageSend, origin=Shop)
-    def broken(event: BeforeMessageSend) -> None:
-        raise RuntimeError("the spam filter is down")
-
-    @events.handle_event(events.HandlerFailed)
-    def report(event: events.HandlerFailed) -> None:
-        print(f"  reported: {event.handler.__name__} raised {event.exception!r}")
-
+    print("check_spam raises; the bus logs it with its traceback (indented below) and goes on:")
     sent = events.emit_event(BeforeMessageSend, origin=Shop, message="Order shipped")
     print(f"the emitter still got its event: {sent.message!r}")
 

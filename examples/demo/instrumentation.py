@@ -61,6 +61,10 @@ def shuffle_demo() -> None:
 
 def debug_log_demo() -> None:
     section("One DEBUG line per emission, once turned on")
+    print(
+        "events.log_emissions() turns it on: logger canvas_core.events.emissions, level DEBUG "
+        "(type, origin, handler count, failures, duration; never field values):"
+    )
     logger = logging.getLogger("canvas_core.events.emissions")
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(logging.Formatter("  log %(levelname)s %(name)s: %(message)s"))

@@ -7,12 +7,12 @@ process where nothing else configured Django.
 from __future__ import annotations
 
 import logging
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from ._output import section
+from .core import show_logs
 
 
 def _setup_django(folder: Path) -> None:
@@ -46,7 +46,7 @@ def _show_setting_events() -> None:
     from canvas_core import logging as canvas_logging
     from canvas_core.django import after_commit
 
-    logging.basicConfig(stream=sys.stdout, format="  log %(levelname)s %(name)s: %(message)s", force=True)
+    show_logs()
     logging.getLogger("demo.settings").setLevel(logging.INFO)
     logger = canvas_logging.get_logger("demo.settings")
     Setting = config.get_setting_model()

@@ -15,7 +15,11 @@ Traces
     under its own. Attributes: ``canvas.event.type``, ``canvas.event.origin``,
     ``canvas.event.handler_count`` and ``canvas.emission.outcome`` on emission
     spans; ``canvas.event.type``, ``canvas.handler.name`` and
-    ``canvas.handler.outcome`` on handler spans. A failed handler's span
+    ``canvas.handler.outcome`` on handler spans. Emission spans also carry
+    what :func:`canvas_core.events.context` says (``canvas.context.actor``,
+    ``canvas.context.request_id``, ``canvas.context.reason``,
+    ``canvas.context.extra.<key>``); metrics never do, their values being
+    unbounded. A failed handler's span
     records the exception and has status ERROR. Spans cover running the
     handlers; validation happens before and is not traced.
 
@@ -28,8 +32,11 @@ from __future__ import annotations
 
 import threading
 import time
+import traceback
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from types import TracebackType
+from typing import Any
 
 try:
     from opentelemetry import context as otel_context
@@ -41,9 +48,9 @@ except ImportError as exc:
     ) from exc
 
 from canvas_core import __version__
-from canvas_core.events import Emission, Instrument, add_instrument, remove_instrument
-from canvas_core.events._registry import Handler, describe_callable
-from canvas_core.events._reporting import describe_origin
+from canvas_core.events import Emission, Instrument, add_instrument, current_context, remove_instrument
+from canvas_core.events._describe import describe_callable, describe_exception, describe_origin
+from canvas_core.events._registry import Handler
 
 __all__ = ["OpenTelemetryInstrument", "instrument", "is_instrumented", "uninstrument"]
 
@@ -53,6 +60,8 @@ SCOPE_NAME = "canvas_core.events"
 EVENT_TYPE = "canvas.event.type"
 EVENT_ORIGIN = "canvas.event.origin"
 HANDLER_COUNT = "canvas.event.handler_count"
+CONTEXT_PREFIX = "canvas.context."
+"""Prefix of emission span attributes from :func:`canvas_core.events.context` (``canvas.context.actor``...)."""
 EMISSION_OUTCOME = "canvas.emission.outcome"
 HANDLER_NAME = "canvas.handler.name"
 HANDLER_OUTCOME = "canvas.handler.outcome"
@@ -107,10 +116,11 @@ class _EmissionScope:
             EVENT_ORIGIN: describe_origin(emission.origin),
         }
         self._instrument.emissions.add(1, attributes)
-        span = self._instrument.tracer.start_span(
-            f"emit {event_type.__qualname__}",
-            attributes={**attributes, HANDLER_COUNT: len(emission.handlers)},
-        )
+        span_attributes: dict[str, Any] = {**attributes, HANDLER_COUNT: len(emission.handlers)}
+        context = current_context()
+        if context:  # who, which request, why (events.context()); not on metrics: unbounded values
+            span_attributes.update({f"{CONTEXT_PREFIX}{key}": value for key, value in _flat(context.as_dict())})
+        span = self._instrument.tracer.start_span(f"emit {event_type.__qualname__}", attributes=span_attributes)
         self._span = span
         self._token = otel_context.attach(trace.set_span_in_context(span))
         return span
@@ -120,13 +130,23 @@ class _EmissionScope:
     ) -> None:
         otel_context.detach(self._token)
         span = self._span
-        if exc is not None:  # only a BaseException (KeyboardInterrupt...) gets through the dispatcher
-            span.record_exception(exc)
-            span.set_status(Status(StatusCode.ERROR, type(exc).__qualname__))
-            span.set_attribute(EMISSION_OUTCOME, "interrupted")
+        try:
+            if exc is not None:  # only a BaseException (KeyboardInterrupt...) gets through the dispatcher
+                _record_exception(span, exc)
+                span.set_status(Status(StatusCode.ERROR, type(exc).__qualname__))
+                span.set_attribute(EMISSION_OUTCOME, "interrupted")
+            else:
+                span.set_attribute(EMISSION_OUTCOME, "failure" if self._emission.failures else "success")
+        finally:
+            span.end()
+
+
+def _flat(values: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    for key, value in values.items():
+        if isinstance(value, dict):
+            yield from ((f"{key}.{inner}", item) for inner, item in value.items())
         else:
-            span.set_attribute(EMISSION_OUTCOME, "failure" if self._emission.failures else "success")
-        span.end()
+            yield key, value
 
 
 class _HandlerScope:
@@ -156,18 +176,44 @@ class _HandlerScope:
         otel_context.detach(self._token)
         span = self._span
         attributes = self._attributes
-        if exc is None:
-            attributes[HANDLER_OUTCOME] = "success"
-            span.set_attribute(HANDLER_OUTCOME, "success")
-        else:
-            attributes[HANDLER_OUTCOME] = "failure"
-            attributes[EXCEPTION_TYPE] = type(exc).__qualname__
-            span.set_attributes({HANDLER_OUTCOME: "failure", EXCEPTION_TYPE: type(exc).__qualname__})
-            span.record_exception(exc)
-            span.set_status(Status(StatusCode.ERROR, f"{type(exc).__qualname__}: {exc}"))
-            self._instrument.handler_failures.add(1, attributes)
-        span.end()
-        self._instrument.handler_duration.record(duration, attributes)
+        try:
+            if exc is None:
+                attributes[HANDLER_OUTCOME] = "success"
+                span.set_attribute(HANDLER_OUTCOME, "success")
+            else:
+                attributes[HANDLER_OUTCOME] = "failure"
+                attributes[EXCEPTION_TYPE] = type(exc).__qualname__
+                self._instrument.handler_failures.add(1, attributes)
+                span.set_attributes({HANDLER_OUTCOME: "failure", EXCEPTION_TYPE: type(exc).__qualname__})
+                _record_exception(span, exc)
+                span.set_status(Status(StatusCode.ERROR, describe_exception(exc)))
+        finally:
+            # Whatever the exception does when described, the span ends and the
+            # call is measured; the handler's own exception is what gets reported.
+            span.end()
+            self._instrument.handler_duration.record(duration, attributes)
+
+
+def _record_exception(span: Span, exc: BaseException) -> None:
+    """``span.record_exception(exc)``, also for an exception whose ``__str__`` raises.
+
+    The SDK calls ``str(exc)``; when that fails, the same semantic-convention
+    event is added by hand with a message that says so.
+    """
+    try:
+        str(exc)
+    except Exception:
+        span.add_event(
+            "exception",
+            {
+                "exception.type": type(exc).__qualname__,
+                "exception.message": describe_exception(exc),
+                "exception.stacktrace": "".join(traceback.format_exception(exc)),
+                "exception.escaped": "False",
+            },
+        )
+    else:
+        span.record_exception(exc)
 
 
 _lock = threading.Lock()

@@ -111,6 +111,7 @@ def test_scan_records_emit_sites_with_emitter_and_origin(shop: Path) -> None:
         ("shop.events.OrderPaid", "Billing", "shop.billing.Billing.charge", 10),
         ("shop.events.OrderPaid", None, "shop.billing.<module>", 12),
         ("shop.events.Note", None, "shop.announce", 6),  # a relative import in a package's __init__
+        ("canvas_core.events.PostRecordUpdate[dict]", None, "Django ORM", 0),  # a record event: the ORM emits it
     }
 
 

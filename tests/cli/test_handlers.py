@@ -70,7 +70,13 @@ def test_lists_each_event_type_with_handlers_origin_and_source(module: str, caps
 def test_json_listing(module: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["handlers", module, "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    receipt = {"event": f"{module}.Paid", "handler": f"{module}.receipt", "origin": "any", "source": f"{module}.py:10"}
+    receipt = {
+        "event": f"{module}.Paid",
+        "handler": f"{module}.receipt",
+        "origin": "any",
+        "source": f"{module}.py:10",
+        "runs": [],
+    }
     assert receipt in rows
 
 

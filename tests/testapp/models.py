@@ -76,3 +76,18 @@ class Document(models.Model):
 
     data = models.JSONField(default=dict)
     prices = models.JSONField(default=dict, encoder=DecimalJSONEncoder, decoder=DecimalJSONDecoder)
+
+
+class Tag(models.Model):
+    """The related side of a many-to-many relation."""
+
+    label = models.CharField(max_length=50)
+
+
+class Article(models.Model):
+    """Declares a many-to-many relation, and a nullable reference cleared when its author goes."""
+
+    title = models.CharField(max_length=200)
+    views = models.IntegerField(default=0)
+    tags = models.ManyToManyField(Tag, related_name="articles")
+    editor = models.ForeignKey(Author, null=True, on_delete=models.SET_NULL, related_name="edited")

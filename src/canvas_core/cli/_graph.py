@@ -8,11 +8,18 @@ The scan parses each file with :mod:`ast` and records three things:
 * emit sites: calls of ``emit_event`` (``events.emit_event(E, ...)`` too), with
   the enclosing function and the ``origin=`` expression;
 * handlers: functions decorated with ``handle_event(E, origin=...)``, and the
-  call form ``handle_event(E)(function)``.
+  call form ``handle_event(E)(function)``, with how each runs: ``background``
+  (``background=True``), ``async`` (``async def``), ``after_commit`` (under
+  ``@after_commit``).
+
+Record events (``PostRecordUpdate[Book]``...) are emitted by the Django ORM,
+not by an ``emit_event`` call in the source: each handled one gets the ORM as
+its emitter.
 
 Names are resolved through each file's imports, so ``from .models import Paid``
 and ``billing.events.Paid`` name the same class. What cannot be resolved
-statically (an event type held in a variable, say) is shown as written.
+statically is shown as written, except an event type held in a function's
+parameter or local variable: nothing is known about it, and it is left out.
 
 The map renders as Mermaid, Graphviz DOT, JSON, or a self-contained HTML page
 that draws the DOT with a vendored copy of Viz.js (Graphviz compiled to
@@ -62,9 +69,16 @@ class EventClass:
     line: int
 
 
+ORM_EMITTER = "Django ORM"
+"""The ``emitter`` of the record events the ORM emits (their :class:`EmitSite` has no file and line 0)."""
+
+
 @dataclasses.dataclass(frozen=True)
 class EmitSite:
-    """An ``emit_event`` call: ``emitter`` is the enclosing function (``module.<module>`` at top level)."""
+    """An ``emit_event`` call: ``emitter`` is the enclosing function (``module.<module>`` at top level).
+
+    For a record event, :data:`ORM_EMITTER`, with ``origin`` the model (``None``: any model).
+    """
 
     event: str
     origin: str | None
@@ -73,15 +87,24 @@ class EmitSite:
     line: int
 
 
+RUNS = ("background", "async", "after_commit")
+"""The ways a handler can run besides plainly, as :attr:`HandlerSite.runs` and ``canvas-events handlers`` name them."""
+
+
 @dataclasses.dataclass(frozen=True)
 class HandlerSite:
-    """A ``handle_event`` registration of ``handler`` for ``event``."""
+    """A ``handle_event`` registration of ``handler`` for ``event``.
+
+    ``line`` is that of the registration's first decorator (as in
+    ``canvas-events handlers``); ``runs`` lists what of :data:`RUNS` applies.
+    """
 
     event: str
     origin: str | None
     handler: str
     file: str
     line: int
+    runs: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass
@@ -121,7 +144,8 @@ def scan(paths: Iterable[str | os.PathLike[str]]) -> EventMap:
     event_map = EventMap()
     classes: dict[str, tuple[list[_Ref], str, int]] = {}  # name -> (bases, file, line)
     raw_emits: list[tuple[_Ref, str | None, str, str, int]] = []
-    raw_handlers: list[tuple[_Ref, str | None, str, str, int]] = []
+    raw_handlers: list[tuple[_Ref, str | None, str, str, int, tuple[str, ...]]] = []
+    functions: dict[str, tuple[tuple[str, ...], str, int]] = {}  # qualified name -> (how it runs, file, line)
     for file in files:
         try:
             source = file.read_bytes()
@@ -137,6 +161,7 @@ def scan(paths: Iterable[str | os.PathLike[str]]) -> EventMap:
         classes.update((_public_name(name), found) for name, found in visitor.classes.items())
         raw_emits.extend(visitor.emits)
         raw_handlers.extend(visitor.handlers)
+        functions.update(visitor.functions)
 
     resolve = _Resolver(classes)
     for name in sorted(resolve.event_classes()):
@@ -151,9 +176,42 @@ def scan(paths: Iterable[str | os.PathLike[str]]) -> EventMap:
             event_map.events.append(EventClass(name, event_bases, file_name, line))
     for ref, origin, where, file_name, line in raw_emits:
         event_map.emits.append(EmitSite(resolve.name(ref), origin, where, file_name, line))
-    for ref, origin, where, file_name, line in raw_handlers:
-        event_map.handlers.append(HandlerSite(resolve.name(ref), origin, where, file_name, line))
+    for ref, origin, where, file_name, line, runs in raw_handlers:
+        definition = functions.get(where)
+        if definition is not None:
+            # The call form says only background=; the function's definition says the rest, and where it is
+            # (which is what the running process reports).
+            defined_runs, file_name, line = definition
+            runs = tuple(way for way in RUNS if way in runs or way in defined_runs)
+        event_map.handlers.append(HandlerSite(resolve.name(ref), origin, where, file_name, line, runs))
+    orm_emits = {
+        (handler.event, handler.origin)
+        for handler in event_map.handlers
+        if _is_record_event(handler.event, event_map.events)
+    }
+    event_map.emits.extend(EmitSite(event, origin, ORM_EMITTER, "", 0) for event, origin in sorted(orm_emits, key=str))
     return event_map
+
+
+_RECORD_EVENT = f"{_EVENTS_MODULE}.RecordEvent"
+
+
+def _is_record_event(name: str, events: list[EventClass]) -> bool:
+    """Whether ``name`` (maybe parametrized) is ``RecordEvent`` or derives from it."""
+    bases = {event.name: event.bases for event in events}
+    bases.update(
+        (f"{_EVENTS_MODULE}.{short}", tuple(f"{_EVENTS_MODULE}.{b}" for b in of))
+        for short, of in _BUILTIN_EVENTS.items()
+    )
+    pending, seen = [name.split("[", 1)[0]], set()
+    while pending:
+        current = pending.pop()
+        if current == _RECORD_EVENT:
+            return True
+        if current not in seen:
+            seen.add(current)
+            pending.extend(bases.get(current, ()))
+    return False
 
 
 def _python_files(path: Path) -> Iterator[Path]:
@@ -192,6 +250,7 @@ class _Ref:
     qualified: str | None
     text: str
     subscript: str = ""
+    dynamic: bool = False
 
 
 class _FileVisitor(ast.NodeVisitor):
@@ -203,7 +262,10 @@ class _FileVisitor(ast.NodeVisitor):
         self.scope: list[str] = []
         self.classes: dict[str, tuple[list[_Ref], str, int]] = {}
         self.emits: list[tuple[_Ref, str | None, str, str, int]] = []
-        self.handlers: list[tuple[_Ref, str | None, str, str, int]] = []
+        self.handlers: list[tuple[_Ref, str | None, str, str, int, tuple[str, ...]]] = []
+        # qualified name -> (how it runs: async, after_commit; file; line of its first decorator or def)
+        self.functions: dict[str, tuple[tuple[str, ...], str, int]] = {}
+        self.local_names: list[set[str]] = []  # per enclosing function: its parameters and assigned names
 
     # imports
     def visit_Import(self, node: ast.Import) -> None:
@@ -244,25 +306,47 @@ class _FileVisitor(ast.NodeVisitor):
         self._visit_decorated(node)
 
     def _visit_decorated(self, node: ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        runs = self._runs_of_definition(node)
+        # The registration's line, as the running process reports it: the first decorator's.
+        line = min((decorator.lineno for decorator in node.decorator_list), default=node.lineno)
+        if not isinstance(node, ast.ClassDef):
+            self.functions[self._qualname(node.name)] = (runs, self.file, line)
         for decorator in node.decorator_list:
             if isinstance(decorator, ast.Call) and self._is(decorator.func, "handle_event"):
                 target = self._handle_target(decorator)
                 if target is not None:
-                    self.handlers.append((*target, self._qualname(node.name), self.file, node.lineno))
+                    how = (*runs, *_background(decorator))
+                    self.handlers.append((*target, self._qualname(node.name), self.file, line, how))
             else:
                 self.visit(decorator)
         for child in node.bases if isinstance(node, ast.ClassDef) else ():
             self.visit(child)
         self.scope.append(node.name if isinstance(node, ast.ClassDef) else f"{node.name}.<locals>")
+        if not isinstance(node, ast.ClassDef):
+            self.local_names.append(_local_names(node))
         for statement in node.body:
             self.visit(statement)
+        if not isinstance(node, ast.ClassDef):
+            self.local_names.pop()
         self.scope.pop()
+
+    def _runs_of_definition(self, node: ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[str, ...]:
+        runs: list[str] = []
+        if isinstance(node, ast.AsyncFunctionDef):
+            runs.append("async")
+        for decorator in node.decorator_list:
+            qualified = self.ref(decorator).qualified or ""
+            if qualified.startswith("canvas_core.django") and qualified.endswith(".after_commit"):
+                runs.append("after_commit")
+        return tuple(runs)
 
     # calls
     def visit_Call(self, node: ast.Call) -> None:
         if self._is(node.func, "emit_event") and node.args:
             origin = _keyword(node, "origin")
-            self.emits.append((self.ref(node.args[0]), origin, self._emitter(), self.file, node.lineno))
+            event = self.ref(node.args[0])
+            if not event.dynamic:
+                self.emits.append((event, origin, self._emitter(), self.file, node.lineno))
         elif (
             isinstance(node.func, ast.Call) and self._is(node.func.func, "handle_event") and len(node.args) == 1
         ):  # handle_event(E)(function)
@@ -270,7 +354,9 @@ class _FileVisitor(ast.NodeVisitor):
             if target is not None:
                 handler = self.ref(node.args[0])
                 name = handler.qualified or self._qualname(handler.text)
-                self.handlers.append((*target, name, self.file, node.lineno))
+                if name not in self.functions and f"{self.module}.{handler.text}" in self.functions:
+                    name = f"{self.module}.{handler.text}"  # a module-level function registered inside a function
+                self.handlers.append((*target, name, self.file, node.lineno, _background(node.func)))
         self.generic_visit(node)
 
     def _emitter(self) -> str:
@@ -283,7 +369,10 @@ class _FileVisitor(ast.NodeVisitor):
         if event is None:
             return None
         origin = call.args[1] if len(call.args) > 1 else None
-        return self.ref(event), ast.unparse(origin) if origin is not None else _keyword(call, "origin")
+        ref = self.ref(event)
+        if ref.dynamic:
+            return None
+        return ref, ast.unparse(origin) if origin is not None else _keyword(call, "origin")
 
     def _is(self, func: ast.expr, name: str) -> bool:
         qualified = self.ref(func).qualified
@@ -304,12 +393,36 @@ class _FileVisitor(ast.NodeVisitor):
         full_text = ".".join([node.id, *parts])
         if node.id in self.imports:
             return _Ref(".".join([self.imports[node.id], *parts]), full_text)
+        if self.local_names and node.id in self.local_names[-1]:
+            return _Ref(None, full_text, dynamic=True)  # a parameter or variable: any class at run time
         # A name defined in this module (or unknown: resolved later by class name).
         return _Ref(".".join([self.module, *self.scope_prefix(), node.id, *parts]), full_text)
 
     def scope_prefix(self) -> list[str]:
         # Classes defined in an enclosing function are visible by bare name inside it.
         return list(self.scope)
+
+
+def _local_names(function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """The parameters of ``function`` and the names assigned in its body (not in nested functions or classes)."""
+    arguments = function.args
+    names = {a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)}
+    names.update(a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None)
+    pending: list[ast.AST] = list(function.body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        pending.extend(ast.iter_child_nodes(node))
+    return names
+
+
+def _background(call: ast.Call) -> tuple[str, ...]:
+    """``("background",)`` for ``handle_event(..., background=True)``."""
+    flag = _keyword(call, "background")
+    return ("background",) if flag == "True" else ()
 
 
 def _keyword(call: ast.Call, name: str) -> str | None:
@@ -427,18 +540,39 @@ def _graph(event_map: EventMap) -> tuple[dict[str, tuple[str, str]], list[_Edge]
         if generic != name and (generic != root or show_root):
             edges.append(_Edge(node("event", name, ""), node("event", generic, ""), "parametrized", "subclass"))
     for emit in event_map.emits:
-        source = node("emitter", emit.emitter, f"{_short(emit.emitter)}\n{emit.file}")
-        label = f"line {emit.line}" + (f", origin={emit.origin}" if emit.origin else "")
+        if emit.emitter == ORM_EMITTER:
+            source = node("emitter", f"{ORM_EMITTER}:{emit.origin}", _describe_orm(emit.origin, "\n"))
+            label = _RECORD_WRITES.get(_short(emit.event).split("[", 1)[0].rpartition(".")[2], "")
+        else:
+            source = node("emitter", emit.emitter, f"{_short(emit.emitter)}\n{emit.file}")
+            label = f"line {emit.line}" + (f", origin={emit.origin}" if emit.origin else "")
         edges.append(_Edge(source, node("event", emit.event, ""), label, "emits"))
     failed = f"{_EVENTS_MODULE}.HandlerFailed"
     if any(site.event == failed for site in event_map.handlers):
         source = node("emitter", "<any failing handler>", "canvas-core, when\nany handler raises")
         edges.append(_Edge(source, node("event", failed, ""), "origin=the failed event's class", "emits"))
     for handler in event_map.handlers:
-        target = node("handler", handler.handler, f"{_short(handler.handler)}\n{handler.file}:{handler.line}")
+        runs = f"\n[{', '.join(handler.runs)}]" if handler.runs else ""
+        target = node("handler", handler.handler, f"{_short(handler.handler)}\n{handler.file}:{handler.line}{runs}")
         label = f"origin={handler.origin}" if handler.origin else ""
         edges.append(_Edge(node("event", handler.event, ""), target, label, "handles"))
     return nodes, edges
+
+
+# What writes emit each record event, for the ORM's edges.
+_RECORD_WRITES = {
+    "PreRecordCreate": "before insert",
+    "PostRecordCreate": "after insert",
+    "PreRecordUpdate": "before update",
+    "PostRecordUpdate": "after update",
+    "PreRecordDelete": "before delete",
+    "PostRecordDelete": "after delete",
+    "RecordEvent": "every write",
+}
+
+
+def _describe_orm(origin: str | None, separator: str = " ") -> str:
+    return f"{ORM_EMITTER}{separator}(writes of {origin or 'any model'})"
 
 
 def _short(name: str) -> str:
@@ -523,8 +657,16 @@ def _html(event_map: EventMap) -> str:
     dot = _dot(event_map)
     rows = []
     for name in event_map.event_names():
-        emitted_by = [f"{e.emitter} ({e.file}:{e.line})" for e in event_map.emits if e.event == name]
-        handled_by = [f"{h.handler} ({h.file}:{h.line})" for h in event_map.handlers if h.event == name]
+        emitted_by = [
+            _describe_orm(e.origin) if e.emitter == ORM_EMITTER else f"{e.emitter} ({e.file}:{e.line})"
+            for e in event_map.emits
+            if e.event == name
+        ]
+        handled_by = [
+            f"{h.handler} ({h.file}:{h.line})" + (f" [{', '.join(h.runs)}]" if h.runs else "")
+            for h in event_map.handlers
+            if h.event == name
+        ]
         if name == f"{_EVENTS_MODULE}.Event" and not (emitted_by or handled_by):
             continue  # every event's base; listed only when used directly
         rows.append(

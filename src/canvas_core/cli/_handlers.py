@@ -18,6 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from canvas_core.events import Registration, registrations
+from canvas_core.events._adapters import HandlerAdapter
+from canvas_core.events._dispatch import registry
+from canvas_core.events._registry import is_coroutine_callable
 from canvas_core.events._reporting import describe_origin
 
 __all__ = ["HandlerRow", "ImportFailed", "handler_rows", "import_modules", "render_rows", "setup_django"]
@@ -27,8 +30,12 @@ class ImportFailed(Exception):
     """A module named on the command line could not be imported (or Django not set up)."""
 
 
-HandlerRow = dict[str, str]
-"""One listed handler: ``event``, ``handler``, ``origin`` and ``source`` (``file:line`` or ``?``)."""
+HandlerRow = dict[str, Any]
+"""One listed handler: ``event``, ``handler``, ``origin``, ``source`` (``file:line`` or ``?``) and ``runs``.
+
+``runs`` lists how the handler runs besides plainly: ``background``, ``async``
+and ``after_commit`` (the names of :data:`canvas_core.cli._graph.RUNS`).
+"""
 
 
 def import_modules(names: Iterable[str]) -> None:
@@ -88,6 +95,20 @@ def _qualified(obj: object) -> str:
     return f"{module}.{name}"
 
 
+def runs(registration: Registration) -> list[str]:
+    """How the registered handler runs besides plainly: ``background``, ``async``, ``after_commit``."""
+    handler = registration.handler
+    found: list[str] = []
+    runners = registry.runners_for(registration.event_type, registration.origin)
+    if any(isinstance(r, HandlerAdapter) and r.background and r.handler is handler for r in runners):
+        found.append("background")
+    if is_coroutine_callable(handler):
+        found.append("async")
+    if getattr(handler, "canvas_after_commit", False) is True:
+        found.append("after_commit")
+    return found
+
+
 def handler_rows(found: Iterable[Registration] | None = None) -> list[HandlerRow]:
     """One row per registration, sorted by event type, then handler."""
     rows = [
@@ -96,6 +117,7 @@ def handler_rows(found: Iterable[Registration] | None = None) -> list[HandlerRow
             "handler": _qualified(registration.handler),
             "origin": "any" if registration.origin is None else describe_origin(registration.origin),
             "source": source_location(registration.handler),
+            "runs": runs(registration),
         }
         for registration in (registrations() if found is None else found)
     ]
@@ -109,14 +131,15 @@ def render_rows(rows: list[HandlerRow], as_json: bool = False) -> str:
     if not rows:
         return "No handlers are registered. Name the modules that define them, or use --django SETTINGS.\n"
     lines: list[str] = []
-    width = max(len(row["handler"]) for row in rows)
+    names = {id(row): row["handler"] + "".join(f" [{way}]" for way in row["runs"]) for row in rows}
+    width = max(map(len, names.values()))
     origin_width = max(len(row["origin"]) for row in rows)
     event = None
     for row in rows:
         if row["event"] != event:
             event = row["event"]
             lines.append(("\n" if lines else "") + event)
-        lines.append(f"  {row['handler']:<{width}}  origin: {row['origin']:<{origin_width}}  {row['source']}")
+        lines.append(f"  {names[id(row)]:<{width}}  origin: {row['origin']:<{origin_width}}  {row['source']}")
     count = len({row["event"] for row in rows})
     lines.append(f"\n{len(rows)} handler(s) for {count} event type(s).")
     return "\n".join(lines) + "\n"

@@ -9,8 +9,10 @@ from typing import Any, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, transaction
 
-from canvas_core.events import Event
-from canvas_core.events._registry import check_handler, describe_callable
+from canvas_core.events import EmissionContext, Event, current_context
+from canvas_core.events._context import restored_context
+from canvas_core.events._describe import describe_callable
+from canvas_core.events._registry import check_handler
 from canvas_core.events._reporting import report_failure
 
 __all__ = ["after_commit"]
@@ -57,8 +59,11 @@ def after_commit(handler: Callable[[E], object]) -> Callable[[E], None]:
         frozen = _frozen(event)
         record = getattr(event, "record", None)
         using = getattr(getattr(record, "_state", None), "db", None) or DEFAULT_DB_ALIAS
-        transaction.on_commit(functools.partial(_run, handler, frozen), using=using)
+        # The callback runs outside the emitter's events.context(): it takes that context along.
+        saved = current_context()
+        transaction.on_commit(functools.partial(_run, handler, frozen, saved), using=using)
 
+    schedule.canvas_after_commit = True  # type: ignore[attr-defined]  # read by `canvas-events handlers`
     return schedule
 
 
@@ -68,9 +73,10 @@ def _frozen(event: E) -> E:
     return event.model_copy(update={"diff": dict(diff)} if isinstance(diff, dict) else None)
 
 
-def _run(handler: Callable[[E], object], event: E) -> None:
+def _run(handler: Callable[[E], object], event: E, saved: EmissionContext) -> None:
     try:
-        handler(event)
+        with restored_context(saved):
+            handler(event)
     except Exception as exc:  # isolated like any handler failure: the commit already happened
         origin: Any = type(getattr(event, "record", None)) if hasattr(event, "record") else None
         report_failure(event, origin, handler, exc)

@@ -24,6 +24,7 @@ from django.db import DatabaseError, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from canvas_core.events import Event, emit_event
+from canvas_core.events._adapters import reject_awaitable
 from canvas_core.events._dispatch import emit_guarded
 
 __all__ = ["deliver"]
@@ -35,6 +36,7 @@ def deliver(event_type: type[Event], origin: type[Any], using: str, fields: dict
     Handlers run as with :func:`emit_event`; inside an atomic block each runs
     behind a lazily created savepoint (see the module docstring).
     """
+    fields["database"] = using
     connection = connections[using]
     if not connection.in_atomic_block:
         return emit_event(event_type, origin=origin, **fields)
@@ -73,7 +75,9 @@ def _run_guarded(connection: BaseDatabaseWrapper, handler: Callable[[Any], objec
     failure: Exception | None = None
     with connection.execute_wrapper(savepoint):
         try:
-            handler(event)
+            result = handler(event)
+            if result is not None:
+                reject_awaitable(result, handler)
         except Exception as exc:
             failure = exc
     sid = savepoint.sid

@@ -28,13 +28,16 @@ from __future__ import annotations
 import marshal
 import operator
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeAlias
 from uuid import UUID
 
 from django.apps import apps
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import router
 from django.db.models import Model, QuerySet
 from django.db.models.signals import post_delete, pre_delete
@@ -55,9 +58,19 @@ from canvas_core.events._dispatch import registry
 from canvas_core.events._generics import _type_argument_matches
 from canvas_core.events._registry import origin_matches
 
+from . import _relations, _updates
 from ._delivery import deliver
 
-__all__ = ["KINDS", "ModelHooks", "install", "rewire", "wired_events"]
+__all__ = [
+    "DEFAULT_HANDLER_MODULES",
+    "KINDS",
+    "ModelHooks",
+    "all_models_wired",
+    "handler_module_names",
+    "install",
+    "rewire",
+    "wired_events",
+]
 
 RecordKind: TypeAlias = type[RecordEvent[Any]]
 KINDS: tuple[RecordKind, ...] = (
@@ -183,13 +196,15 @@ _tracked: dict[type[Model], ModelHooks] = {}  # those of _hooks whose update eve
 _lock = threading.RLock()
 _installed = False
 _wired_for: frozenset[tuple[type[Event], object]] | None = None
+_wire_all_models = 0  # > 0 while all_models_wired() is active
 
 
 def wired_events(model: type[Model]) -> frozenset[type[RecordEvent[Any]]]:
     """The record event classes ``model`` emits now (unparametrized); empty when it is not wired.
 
     A model is wired for an event exactly while some registered handler
-    could receive that event from it; an unwired model costs nothing.
+    could receive that event from it (or while emissions are captured, see
+    :func:`canvas_core.testing.capture_events`); an unwired model costs nothing.
     """
     hooks = _hooks.get(model)
     return hooks.kinds if hooks is not None else frozenset()
@@ -234,7 +249,7 @@ def rewire(*, force: bool = False) -> None:
             return  # a change that concerns no record event
         new: dict[type[Model], ModelHooks] = {}
         for model in apps.get_models():
-            kinds = _kinds_for(model, relevant)
+            kinds = frozenset(KINDS) if _wire_all_models else _kinds_for(model, relevant)
             if kinds:
                 old = _hooks.get(model)
                 new[model] = old if old is not None and old.kinds == kinds else ModelHooks(model, kinds)
@@ -243,6 +258,26 @@ def rewire(*, force: bool = False) -> None:
         _hooks = new
         _tracked = {model: hooks for model, hooks in new.items() if hooks.tracks}
         _wired_for = wired_for
+        _relations.connect(new)
+
+
+@contextmanager
+def all_models_wired() -> Iterator[None]:
+    """Wire every installed model for every record event while active, handled or not.
+
+    For capturing emissions in tests (:func:`canvas_core.testing.capture_events`):
+    an event nobody handles must still be emitted to be seen. Nests.
+    """
+    global _wire_all_models
+    with _lock:
+        _wire_all_models += 1
+        rewire(force=True)
+    try:
+        yield
+    finally:
+        with _lock:
+            _wire_all_models -= 1
+            rewire(force=True)
 
 
 def _connect(model: type[Model], hooks: ModelHooks | None) -> None:
@@ -472,7 +507,9 @@ def _save_with_events(
     if hooks.pre_update is not None:
         before = _copy_loaded(hooks, values) if update_fields is not None else None
         diff = _diff(written, stored, values)
-        deliver(hooks.pre_update, model, using, {"record": instance, "diff": diff})
+        deliver(
+            hooks.pre_update, model, using, {"record": instance, "diff": diff, "update_fields": _names(update_fields)}
+        )
         if before is not None and update_fields is not None:
             # Fields a pre handler changed are saved too, also outside update_fields.
             changed = {name for name, attname in hooks.fields if attname in values and attname not in before}
@@ -489,7 +526,13 @@ def _save_with_events(
     diff = _diff(written, stored, new_values)
     values[STORED] = stored | new_values
     if hooks.post_update is not None:
-        deliver(hooks.post_update, model, using, {"record": instance, "diff": diff})
+        deliver(
+            hooks.post_update, model, using, {"record": instance, "diff": diff, "update_fields": _names(update_fields)}
+        )
+
+
+def _names(update_fields: Iterable[str] | None) -> frozenset[str] | None:
+    return None if update_fields is None else frozenset(update_fields)
 
 
 def _with_missing_stored(
@@ -617,7 +660,7 @@ def _bulk_update(
         befores = [_copy_loaded(hooks, obj.__dict__) for obj in objs]
         for obj, stored in zip(objs, stored_by_obj, strict=True):
             diff = _diff(written, stored, obj.__dict__)
-            deliver(hooks.pre_update, type(obj), using, {"record": obj, "diff": diff})
+            deliver(hooks.pre_update, type(obj), using, {"record": obj, "diff": diff, "operation": "bulk_update"})
         extra: set[str] = set()
         for obj, before in zip(objs, befores, strict=True):
             extra.update(_diff(hooks.fields, before, obj.__dict__))
@@ -626,13 +669,14 @@ def _bulk_update(
             fields += sorted(extra)
             written = _written_fields(hooks, {}, fields)
             stored_by_obj = _stored_for_bulk(hooks, using, objs, written, stored_by_obj)
-    updated = _django_bulk_update(self, objs, fields, batch_size)
+    with _updates.bypassed():  # Django's bulk_update runs QuerySet.update(): its events are these
+        updated = _django_bulk_update(self, objs, fields, batch_size)
     new_values_by_obj = _resolve_written(hooks, using, objs, written)
     for obj, stored, new_values in zip(objs, stored_by_obj, new_values_by_obj, strict=True):
         diff = _diff(written, stored, new_values)
         obj.__dict__[STORED] = stored | new_values
         if hooks.post_update is not None:
-            deliver(hooks.post_update, type(obj), using, {"record": obj, "diff": diff})
+            deliver(hooks.post_update, type(obj), using, {"record": obj, "diff": diff, "operation": "bulk_update"})
     return updated
 
 
@@ -659,7 +703,7 @@ def _stored_for_bulk(
 
 
 def install() -> None:
-    """Install the ORM hooks, import every app's ``handlers`` module, and wire the models.
+    """Install the ORM hooks, import every app's handler modules, and wire the models.
 
     Called by ``canvas_core``'s AppConfig once Django's apps are ready; idempotent.
     """
@@ -672,7 +716,33 @@ def install() -> None:
         Model.from_db = classmethod(_from_db)  # type: ignore[assignment]
         QuerySet.bulk_create = _bulk_create  # type: ignore[assignment, method-assign]
         QuerySet.bulk_update = _bulk_update  # type: ignore[method-assign]
+        _updates.install()
         registry.listeners.append(_on_registrations_changed)
         _installed = True
-    autodiscover_modules("handlers")
+    autodiscover_modules(*handler_module_names())
     rewire(force=True)
+
+
+DEFAULT_HANDLER_MODULES = ("handlers",)
+
+
+def handler_module_names() -> tuple[str, ...]:
+    """The module names imported from every installed app at start-up: ``CANVAS_HANDLER_MODULES``.
+
+    Default ``("handlers",)``; a project whose handlers live in ``signals.py``
+    or ``receivers.py`` names those. Raises ``ImproperlyConfigured`` for
+    anything but a list or tuple of module names.
+    """
+    names = getattr(settings, "CANVAS_HANDLER_MODULES", DEFAULT_HANDLER_MODULES)
+    if (
+        not isinstance(names, list | tuple)
+        or not names
+        or not all(
+            isinstance(name, str) and name and all(part.isidentifier() for part in name.split(".")) for name in names
+        )
+    ):
+        raise ImproperlyConfigured(
+            "CANVAS_HANDLER_MODULES must be a non-empty list or tuple of module names relative to each app, "
+            f"like ('handlers', 'receivers'); got {names!r}"
+        )
+    return tuple(names)

@@ -26,6 +26,7 @@ nothing for it.
 """
 
 from ._adapters import AsyncHandlerError
+from ._context import EmissionContext, context, current_context
 from ._dispatch import (
     MAX_NESTING_DEPTH,
     aemit_event,
@@ -63,6 +64,7 @@ __all__ = [
     "MAX_NESTING_DEPTH",
     "AsyncHandlerError",
     "Emission",
+    "EmissionContext",
     "EmissionLog",
     "Event",
     "EventNestingError",
@@ -80,6 +82,8 @@ __all__ = [
     "SourceLocation",
     "add_instrument",
     "aemit_event",
+    "context",
+    "current_context",
     "emit_event",
     "handle_event",
     "handler_source",

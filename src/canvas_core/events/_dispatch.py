@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Collection, Hashable
 from contextvars import ContextVar
 from typing import Any, ParamSpec, TypeVar
 
 from pydantic import ValidationError
 
-from ._adapters import AsyncHandler
+from ._adapters import ASYNC_RUNS, AsyncHandler, reject_awaitable
+from ._describe import describe_callable
 from ._event import Event, EventValidationError
-from ._registry import Handler, Registration, Registry, check_target, describe_callable
+from ._registry import Handler, Registration, Registry, check_fields, check_target
 from ._reporting import EventNestingError, HandlerFailed, log_failure, logger, report_failure
 
 __all__ = [
@@ -88,7 +89,7 @@ def emit_event(event_type: Callable[P, E], /, origin: object = None, *args: P.ar
         )
     try:
         build, handlers = _plans[event_type, origin]  # type: ignore[index]
-    except (KeyError, TypeError):  # a miss, or an unhashable origin
+    except Exception:  # a miss, an unhashable origin, or one whose __hash__ raises
         build, handlers = registry.plan(event_type, origin)  # type: ignore[arg-type]
     try:
         event = build(fields)
@@ -107,7 +108,9 @@ def emit_event(event_type: Callable[P, E], /, origin: object = None, *args: P.ar
     try:
         for handler in handlers:
             try:
-                handler(event)
+                result = handler(event)
+                if result is not None:  # a sync handler returning a coroutine is a failure, not a warning
+                    reject_awaitable(result, handler)
             except Exception as exc:  # isolate; BaseException (KeyboardInterrupt...) propagates
                 report_failure(event, origin, handler, exc)
     finally:
@@ -142,18 +145,23 @@ async def aemit_event(event_type: Callable[P, E], /, origin: object = None, *arg
     try:
         for handler in handlers:
             try:
-                if type(handler) is AsyncHandler:
-                    await handler.handler(event)
+                kind = type(handler)
+                if kind is AsyncHandler:
+                    await handler.handler(event)  # type: ignore[attr-defined]
+                elif kind in ASYNC_RUNS:  # instruments are installed: their run awaits async handlers
+                    await handler.arun(event)  # type: ignore[attr-defined]
                 else:
-                    handler(event)
+                    result = handler(event)
+                    if result is not None:
+                        reject_awaitable(result, handler)
             except Exception as exc:
-                await _areport_failure(event, origin, handler, exc)
+                await areport_failure(event, origin, handler, exc)
     finally:
         _async_depth.reset(token)
     return event  # type: ignore[return-value]
 
 
-async def _areport_failure(event: Event, origin: object, handler: Callable[..., Any], exc: Exception) -> None:
+async def areport_failure(event: Event, origin: object, handler: Callable[..., Any], exc: Exception) -> None:
     handler = log_failure(event, origin, handler, exc)
     if isinstance(event, HandlerFailed):
         return
@@ -172,7 +180,7 @@ def _build_and_plan(
     """
     try:
         build, handlers = _plans[event_type, origin]
-    except (KeyError, TypeError):
+    except Exception:  # as in emit_event
         build, handlers = registry.plan(event_type, origin)
     try:
         event = build(fields)
@@ -225,7 +233,11 @@ def _too_deep(event: Event, level: int) -> bool:
 
 
 def handle_event(
-    event_type: type[E], origin: Hashable | None = None, *, background: bool = False
+    event_type: type[E],
+    origin: Hashable | None = None,
+    *,
+    background: bool = False,
+    fields: Collection[str] | None = None,
 ) -> Callable[[Callable[[E], R]], Callable[[E], R]]:
     """Register the decorated function as a handler of ``event_type``; return it unchanged.
 
@@ -247,16 +259,27 @@ def handle_event(
     function and the event serializable; otherwise this raises
     :class:`TypeError` at decoration time.
 
+    With ``fields`` (update events only), the handler runs only for events
+    whose ``diff`` names one of those fields:
+    ``handle_event(PostRecordUpdate, origin=Setting, fields={"value"})``.
+    Names that are not fields of the origin model raise :class:`TypeError`
+    here (for origins an integration knows, such as Django models).
+
     Raises :class:`TypeError` at decoration time for a non-event type, an
-    unhashable origin, or a function that cannot take the event as its only
-    positional argument.
+    unhashable origin, a function that cannot take the event as its only
+    positional argument, or a generator function.
     """
+    filtered: object = None
+    if fields is not None:
+        filtered = fields if isinstance(fields, str) else frozenset(fields)  # a str is refused by check_fields
 
     def register(handler: Callable[[E], R]) -> Callable[[E], R]:
-        registry.add(event_type, origin, handler, background=background)
+        registry.add(event_type, origin, handler, background=background, fields=filtered)  # type: ignore[arg-type]
         return handler
 
     check_target(event_type, origin)  # fail at the call, before any function is decorated
+    if filtered is not None:
+        check_fields(event_type, origin, filtered, registry.field_names)
     return register
 
 

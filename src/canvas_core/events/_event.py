@@ -20,11 +20,13 @@ import functools
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AliasChoices, AliasPath, BaseModel, ConfigDict, ValidationError
+from pydantic.fields import FieldInfo
 from pydantic.main import _SIMPLE_SETATTR_HANDLERS
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from ._generics import kept_parametrizations, parametrize_from_values
+from ._redaction import public_error
 
 __all__ = ["Event", "EventValidationError"]
 
@@ -42,16 +44,59 @@ class EventValidationError(TypeError):
 
     def __init__(self, event_type: type[BaseModel], validation_error: ValidationError) -> None:
         self.event_type = event_type
-        self.validation_error = validation_error
-        lines = [f"invalid arguments for event {event_type.__qualname__}:"]
-        for error in validation_error.errors(include_url=False, include_input=False):
-            where = ".".join(str(part) for part in error["loc"]) or "(event)"
-            lines.append(f"  {where}: {_explain(error)}")
-        super().__init__("\n".join(lines))
+        self.validation_error: ValidationError | None = validation_error
+        """Pydantic's own error, inputs included: never log it (``None`` once unpickled)."""
+        schema = event_type.__pydantic_core_schema__
+        self._errors = [
+            public_error(schema, error) for error in validation_error.errors(include_url=False, include_input=False)
+        ]
+        super().__init__(_describe_errors(event_type.__qualname__, self._errors))
 
     def errors(self) -> list[ErrorDetails]:
-        """Pydantic's structured error list (``loc``, ``type``, ``msg``), without input values."""
-        return self.validation_error.errors(include_url=False, include_input=False)
+        """Pydantic's structured error list (``loc``, ``type``, ``msg``), without data.
+
+        Input values are left out, mapping keys in ``loc`` are replaced by
+        ``"<key>"`` and messages that would quote the input are reworded.
+        """
+        return [dict(error) for error in self._errors]  # type: ignore[misc]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Process pools and Django's parallel test runner pickle exceptions.
+        # The rebuilt error keeps the message, the public errors and the event
+        # type (a parametrized generic travels as its origin and arguments);
+        # pydantic's own error, which holds the inputs, stays behind.
+        return (_unpickle_validation_error, (_type_reference(self.event_type), str(self), self._errors))
+
+
+def _describe_errors(event_name: str, errors: list[ErrorDetails]) -> str:
+    lines = [f"invalid arguments for event {event_name}:"]
+    for error in errors:
+        where = ".".join(str(part) for part in error["loc"]) or "(event)"
+        lines.append(f"  {where}: {_explain(error)}")
+    return "\n".join(lines)
+
+
+def _type_reference(event_type: type[BaseModel]) -> object:
+    metadata = event_type.__pydantic_generic_metadata__
+    if metadata["origin"] is not None:
+        return (metadata["origin"], metadata["args"])
+    return event_type
+
+
+def _unpickle_validation_error(
+    type_reference: object, message: str, errors: list[ErrorDetails]
+) -> EventValidationError:
+    if isinstance(type_reference, tuple):
+        origin, args = type_reference
+        event_type = origin[args if len(args) > 1 else args[0]]
+    else:
+        event_type = type_reference
+    error = EventValidationError.__new__(EventValidationError)
+    TypeError.__init__(error, message)
+    error.event_type = event_type
+    error.validation_error = None
+    error._errors = errors
+    return error
 
 
 def _explain(error: ErrorDetails) -> str:
@@ -150,12 +195,27 @@ def _reject_reserved_field_names(event_type: type[Event]) -> None:
     for name, field in event_type.model_fields.items():
         if field.init is False:
             continue
-        for passed_as in {name, field.alias} & _RESERVED_FIELD_NAMES:
+        for passed_as in _keywords_of(name, field) & _RESERVED_FIELD_NAMES:
             raise TypeError(
                 f"{event_type.__qualname__}.{name}: an event field cannot be passed as {passed_as!r}, "
                 f"because emit_event(event_type, origin=..., **fields) takes {passed_as!r} itself "
-                f"(where the event comes from); rename the field, e.g. to 'source'"
+                f"(where the event comes from); give the field another name or alias, e.g. 'source'"
             )
+
+
+def _keywords_of(name: str, field: FieldInfo) -> set[str]:
+    """The keywords a field can be given as: its name, its alias and every validation alias choice."""
+    keywords = {name}
+    if field.alias is not None:
+        keywords.add(field.alias)
+    validation_alias = field.validation_alias
+    choices = validation_alias.choices if isinstance(validation_alias, AliasChoices) else [validation_alias]
+    for choice in choices:
+        if isinstance(choice, str):
+            keywords.add(choice)
+        elif isinstance(choice, AliasPath) and choice.path and isinstance(choice.path[0], str):
+            keywords.add(choice.path[0])  # AliasPath("origin", 0) reads the keyword "origin"
+    return keywords
 
 
 def _validate_assignment(event: BaseModel, name: str, value: Any) -> None:

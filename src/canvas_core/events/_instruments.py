@@ -25,10 +25,12 @@ from types import FrameType
 
 from canvas_core.logging import BoundLogger, get_logger
 
-from ._dispatch import registry
+from ._adapters import ASYNC_RUNS, AsyncHandler, reject_awaitable
+from ._describe import describe_origin
+from ._dispatch import areport_failure, registry
 from ._event import Event
 from ._registry import Handler, Registry
-from ._reporting import describe_origin, report_failure
+from ._reporting import report_failure
 
 __all__ = [
     "Emission",
@@ -111,7 +113,9 @@ class Instrument:
 
 
 def _call_directly(handler: Handler, event: Event) -> None:
-    handler(event)
+    result = handler(event)
+    if result is not None:
+        reject_awaitable(result, handler)
 
 
 def _overrides(instrument: Instrument, hook: str) -> bool:
@@ -139,11 +143,7 @@ class _InstrumentedRun:
 
     def run_through(self, call_handler: Callable[[Handler, Event], object], event: Event) -> None:
         """Run the handlers, each as ``call_handler(handler, event)`` (see ``emit_guarded``)."""
-        origin = self.origin
-        handlers = self.handlers
-        for selector in self.selectors:
-            handlers = tuple(selector.select_handlers(event, origin, handlers))
-        emission = Emission(event, origin, handlers)
+        emission = self._emission(event)
         hooks = self.emission_hooks
         if not hooks:
             self._run(emission, call_handler)
@@ -155,6 +155,40 @@ class _InstrumentedRun:
                 for instrument in hooks:
                     scopes.enter_context(instrument.emission(emission))
                 self._run(emission, call_handler)
+
+    async def arun(self, event: Event) -> None:
+        """The same run under :func:`aemit_event`: ``async def`` handlers are awaited.
+
+        Instruments' context managers are synchronous; they are entered and
+        exited in the emitting task, around the awaits.
+        """
+        emission = self._emission(event)
+        with ExitStack() as scopes:
+            for instrument in self.emission_hooks:
+                scopes.enter_context(instrument.emission(emission))
+            hooks = self.handler_hooks
+            for handler in emission.handlers:
+                try:
+                    with ExitStack() as handler_scopes:
+                        for instrument in hooks:
+                            handler_scopes.enter_context(instrument.handler(emission, handler))
+                        kind = type(handler)
+                        if kind is AsyncHandler:
+                            await handler.handler(event)  # type: ignore[attr-defined]
+                        elif kind in ASYNC_RUNS:
+                            await handler.arun(event)  # type: ignore[attr-defined]
+                        else:
+                            _call_directly(handler, event)
+                except Exception as exc:
+                    emission.failures.append((handler, exc))
+                    await areport_failure(event, self.origin, handler, exc)
+
+    def _emission(self, event: Event) -> Emission:
+        origin = self.origin
+        handlers = self.handlers
+        for selector in self.selectors:
+            handlers = tuple(selector.select_handlers(event, origin, handlers))
+        return Emission(event, origin, handlers)
 
     def _run(self, emission: Emission, call_handler: Callable[[Handler, Event], object]) -> None:
         event = emission.event
@@ -174,6 +208,9 @@ class _InstrumentedRun:
             except Exception as exc:  # isolate, as the plain dispatcher does
                 emission.failures.append((handler, exc))
                 report_failure(event, self.origin, handler, exc)
+
+
+ASYNC_RUNS.add(_InstrumentedRun)
 
 
 class _Instruments:

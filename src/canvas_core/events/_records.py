@@ -11,7 +11,7 @@ write as the parametrized class for the record's model, with the model class as
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeAlias, TypeVar
 
 from ._event import Event
 
@@ -28,6 +28,7 @@ __all__ = [
 R = TypeVar("R")
 
 Diff = dict[str, tuple[Any, Any]]
+UpdateOperation: TypeAlias = Literal["save", "bulk_update", "queryset_update", "m2m", "cascade"]
 
 
 class RecordEvent(Event, Generic[R]):
@@ -35,6 +36,8 @@ class RecordEvent(Event, Generic[R]):
 
     record: R
     """The record being written. Pre handlers may change it before it is saved."""
+    database: str | None = None
+    """The alias of the database written to (Django's ``using``), when the ORM says."""
 
 
 class PreRecordCreate(RecordEvent[R], Generic[R]):
@@ -50,6 +53,11 @@ class PreRecordUpdate(RecordEvent[R], Generic[R]):
 
     diff: Diff
     """Field name -> ``(old, new)`` for each field whose stored value is about to change."""
+    update_fields: frozenset[str] | None = None
+    """For ``save(update_fields=...)``: the fields being saved; ``None`` when all of them are."""
+    operation: UpdateOperation = "save"
+    """The write that causes the update: ``"save"``, ``"bulk_update"``, ``"queryset_update"``, ``"m2m"``
+    (a many-to-many relation changed) or ``"cascade"`` (``on_delete=SET_NULL`` and the like)."""
 
 
 class PostRecordUpdate(RecordEvent[R], Generic[R]):
@@ -57,6 +65,10 @@ class PostRecordUpdate(RecordEvent[R], Generic[R]):
 
     diff: Diff
     """Field name -> ``(old, new)`` for each field whose stored value changed."""
+    update_fields: frozenset[str] | None = None
+    """For ``save(update_fields=...)``: the fields saved; ``None`` when all of them were."""
+    operation: UpdateOperation = "save"
+    """The write that caused the update (see :attr:`PreRecordUpdate.operation`)."""
 
 
 class PreRecordDelete(RecordEvent[R], Generic[R]):

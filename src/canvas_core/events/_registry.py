@@ -11,10 +11,11 @@ from __future__ import annotations
 import functools
 import inspect
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Collection, Hashable, Iterable
 from typing import Any, NamedTuple
 
-from ._adapters import AsyncHandler, HandlerAdapter
+from ._adapters import AsyncHandler, BackgroundFieldFilter, FieldFilter, HandlerAdapter
+from ._describe import describe_callable, describe_origin
 from ._event import Event, builder_for
 from ._generics import event_type_matches
 
@@ -105,7 +106,7 @@ def origin_matches(registered: object, emitted: object) -> bool:
     both be classes with ``emitted`` a subclass of ``registered`` (a handler
     scoped to a model hears about its proxy models too).
     """
-    if registered is None:
+    if registered is None or registered is emitted:  # identity first, as dict lookups do (nan, broken __eq__)
         return True
     if isinstance(registered, type) and isinstance(emitted, type):
         return issubclass(emitted, registered)
@@ -130,6 +131,10 @@ class Registry:
         # models only when some handler can receive their record events).
         # Never called while dispatching.
         self.listeners: list[Callable[[], object]] = []
+        # Functions integrations add to name the fields of an origin (the
+        # Django one: a model's fields), for checking ``fields=`` filters. Each
+        # returns None for an origin it does not know.
+        self.field_names: list[Callable[[object], Collection[str] | None]] = []
         # Set while instruments are installed: turns a plan's handlers into
         # the instrumented run (see ``_instruments``).
         self._wrap_handlers: Callable[[object, tuple[Handler, ...]], tuple[Handler, ...]] | None = None
@@ -137,10 +142,20 @@ class Registry:
     # -- writes ---------------------------------------------------------------
 
     def add(
-        self, event_type: type[Event], origin: Hashable | None, handler: Handler, *, background: bool = False
+        self,
+        event_type: type[Event],
+        origin: Hashable | None,
+        handler: Handler,
+        *,
+        background: bool = False,
+        fields: frozenset[str] | None = None,
     ) -> None:
         check_registration(event_type, origin, handler)
+        if fields is not None:
+            check_fields(event_type, origin, fields, self.field_names)
         runner = _runner_for(event_type, handler, background)
+        if fields is not None:
+            runner = (BackgroundFieldFilter if background else FieldFilter)(handler, runner, fields)
         with self._lock:
             handlers = self._by_type.setdefault(event_type, {}).setdefault(origin, {})
             registered = handlers.get(handler)
@@ -149,6 +164,13 @@ class Registry:
                     raise ValueError(
                         f"handler {describe_callable(handler)} is already registered for {event_type.__qualname__} "
                         f"with background={not background}; remove_handler() it first to change how it runs"
+                    )
+                registered_fields = registered.fields if isinstance(registered, FieldFilter) else None
+                if registered_fields != fields:
+                    raise ValueError(
+                        f"handler {describe_callable(handler)} is already registered for {event_type.__qualname__} "
+                        f"with fields={sorted(registered_fields) if registered_fields else None}; "
+                        "remove_handler() it first to change its field filter"
                     )
                 return  # registering twice registers once
             handlers[handler] = runner
@@ -276,15 +298,15 @@ class Registry:
                 if len(self.plans) >= _MAX_PLANS:
                     self.plans.clear()
                 self.plans[event_type, origin] = plan
-            except TypeError:
-                pass  # an unhashable origin: correct, just not cached
+            except Exception:
+                pass  # an unhashable origin (or one whose __hash__ raises): correct, just not cached
             return plan
 
     def cached_handlers(self, event_type: type[Event], origin: object) -> tuple[Handler, ...]:
         """Handlers for an already built event's class (its plan is computed when missing)."""
         try:
             plan = self.plans[event_type, origin]
-        except (KeyError, TypeError):
+        except Exception:  # a miss, or an origin that cannot be hashed
             plan = self.plan(event_type, origin)
         handlers = plan[1]
         assert handlers is not None  # a built event's class is never an unparametrized generic
@@ -350,11 +372,52 @@ def check_target(event_type: object, origin: object) -> None:
         ) from None
 
 
+def check_fields(
+    event_type: type[Event],
+    origin: object,
+    fields: object,
+    field_names: Iterable[Callable[[object], Collection[str] | None]] = (),
+) -> None:
+    """Raise :class:`TypeError` unless ``fields`` can filter ``event_type`` emitted from ``origin``."""
+    if not isinstance(fields, frozenset) or not all(isinstance(name, str) for name in fields):
+        raise TypeError(f"handle_event(fields=...) takes a set of field names, e.g. fields={{'value'}}; got {fields!r}")
+    if not fields:
+        raise TypeError("handle_event(fields=...) needs at least one field name (or leave fields out)")
+    if "diff" not in event_type.model_fields:
+        raise TypeError(
+            f"handle_event(fields=...) filters update events by their diff, and {event_type.__qualname__} has none; "
+            "use it with PreRecordUpdate or PostRecordUpdate"
+        )
+    for names_of in field_names:
+        known = names_of(origin)
+        if known is None:
+            continue
+        unknown = sorted(fields - set(known))
+        if unknown:
+            raise TypeError(
+                f"handle_event(fields=...): {', '.join(map(repr, unknown))} "
+                f"{'is not a field' if len(unknown) == 1 else 'are not fields'} of {describe_origin(origin)}; "
+                f"its fields are {', '.join(sorted(known))}"
+            )
+        return
+
+
 def check_handler(handler: object) -> None:
     """Raise :class:`TypeError` unless ``handler`` can be called with the event alone."""
     if not callable(handler):
-        raise TypeError(f"handle_event() decorates a callable, got {handler!r}")
+        raise TypeError(f"handle_event() decorates a callable, got {describe_origin(handler)}")
     name = describe_callable(handler)
+    call_method = None if inspect.isroutine(handler) else type(handler).__call__
+    for kind, test in (
+        ("a generator", inspect.isgeneratorfunction),
+        ("an async generator", inspect.isasyncgenfunction),
+    ):
+        if test(handler) or test(call_method):
+            raise TypeError(
+                f"handler {name} is {kind} function: calling it only creates {kind} and runs none of its code, "
+                "so it would never handle anything. Remove the `yield` (handlers return nothing), or call "
+                "the generator from a plain handler"
+            )
     try:
         signature = inspect.signature(handler)
     except (TypeError, ValueError):
@@ -363,12 +426,3 @@ def check_handler(handler: object) -> None:
         signature.bind(object())
     except TypeError:
         raise TypeError(f"handler {name}{signature} must accept exactly one positional argument, the event") from None
-
-
-def describe_callable(handler: object) -> str:
-    """``module.qualname`` of a handler, for logs and errors."""
-    if isinstance(handler, functools.partial):
-        return f"functools.partial({describe_callable(handler.func)})"
-    module = getattr(handler, "__module__", None)
-    qualname = getattr(handler, "__qualname__", None) or type(handler).__qualname__
-    return f"{module}.{qualname}" if module else qualname

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ._adapters import HandlerAdapter
+from ._describe import describe_callable, describe_origin
 from ._event import Event
-from ._registry import describe_callable
 
 __all__ = ["EventNestingError", "HandlerFailed", "describe_origin", "report_failure"]
 
@@ -42,17 +42,6 @@ class EventNestingError(RuntimeError):
             f"(canvas_core.events.MAX_NESTING_DEPTH = {limit}): a handler probably emits an event "
             "that leads back to itself"
         )
-
-
-def describe_origin(origin: object) -> str:
-    """A short description of an origin that never dumps an object's state."""
-    if origin is None or isinstance(origin, (str, int, float, bool)):
-        return repr(origin)
-    if hasattr(origin, "__qualname__"):  # classes, functions, methods
-        return describe_callable(origin)
-    if hasattr(origin, "__spec__") and hasattr(origin, "__name__"):  # modules
-        return f"module {origin.__name__}"
-    return f"<{type(origin).__qualname__} object>"
 
 
 def report_failure(event: Event, origin: object, handler: Callable[..., Any], exc: Exception) -> None:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar
 
 from canvas_core.events import Emission, Event, Instrument, instrumented
+from canvas_core.events._describe import describe_callable
 from canvas_core.events._generics import event_type_matches
-from canvas_core.events._registry import describe_callable
 from canvas_core.events._reporting import describe_origin
 
 __all__ = ["ANY_ORIGIN", "CapturedEmission", "EventCapture", "capture_events"]
@@ -203,6 +204,9 @@ def _check_event_type(event_type: object) -> None:
 def capture_events() -> Iterator[EventCapture]:
     """Capture every emission in the ``with`` block (from every thread).
 
+    With Django, every model emits its record events meanwhile, handled or
+    not, so that ``assert_emitted(PreRecordCreate[Book])`` sees them.
+
     For example::
 
         with capture_events() as captured:
@@ -210,5 +214,10 @@ def capture_events() -> Iterator[EventCapture]:
         captured.one(SettingChanged, origin=Setting)
     """
     capture = EventCapture()
-    with instrumented(capture):
+    with ExitStack() as stack:
+        # With Django, models emit record events only while someone handles them: capturing is handling them.
+        wiring = sys.modules.get("canvas_core.django._wiring")
+        if wiring is not None:
+            stack.enter_context(wiring.all_models_wired())
+        stack.enter_context(instrumented(capture))
         yield capture

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from canvas_core.events import Emission, Event, Instrument, instrumented
-from canvas_core.events._registry import describe_callable
+from canvas_core.events._describe import describe_callable
 from canvas_core.events._reporting import describe_origin
 
 __all__ = ["HandlerFailure", "HandlerFailureRecorder", "HandlerFailuresError", "raise_handler_failures"]

@@ -6,9 +6,10 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from canvas_core.events import Event, Instrument, instrumented
+from canvas_core.events._describe import describe_callable
 from canvas_core.events._dispatch import registry
 from canvas_core.events._generics import event_type_matches
-from canvas_core.events._registry import Handler, describe_callable
+from canvas_core.events._registry import Handler
 
 __all__ = ["MutedEvents", "isolated_handlers", "muted", "only_handlers"]
 

@@ -1,0 +1,258 @@
+"""Writes that never call save(): QuerySet.update(), many-to-many changes and cascaded field updates."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from django.db import connection, transaction
+from django.db.models import Case, F, OuterRef, Subquery, Value, When
+from django.test.utils import CaptureQueriesContext
+
+from canvas_core import events
+from tests.testapp.models import Article, Author, Book, Counter, Tag
+
+from .conftest import Recorder
+
+pytestmark = pytest.mark.django_db
+
+
+# -- QuerySet.update() ---------------------------------------------------------------------------
+
+
+def test_update_with_literal_values_emits_pre_and_post_per_row_with_diffs(recorder: Recorder) -> None:
+    a = Counter.objects.create(name="a", count=1)
+    b = Counter.objects.create(name="b", count=2)
+    recorder.listen(Counter)
+    assert Counter.objects.filter(count__lt=10).update(count=5) == 2
+    assert recorder.kinds == ["PreRecordUpdate"] * 2 + ["PostRecordUpdate"] * 2
+    assert sorted(recorder.diffs(), key=str) == [{"count": (1, 5)}, {"count": (2, 5)}]
+    by_pk = {item.record.pk: item.record for item in recorder.seen if item.kind == "PostRecordUpdate"}
+    assert {pk: record.count for pk, record in by_pk.items()} == {a.pk: 5, b.pk: 5}
+    assert list(Counter.objects.order_by("pk").values_list("count", flat=True)) == [5, 5]
+
+
+def test_pre_handlers_see_the_stored_record_and_post_handlers_the_new_one() -> None:
+    Counter.objects.create(name="a", count=1)
+    seen: list[tuple[str, int, str]] = []
+
+    @events.handle_event(events.PreRecordUpdate[Counter])
+    def pre(event: events.PreRecordUpdate[Counter]) -> None:
+        seen.append(("pre", event.record.count, event.operation))
+
+    @events.handle_event(events.PostRecordUpdate[Counter])
+    def post(event: events.PostRecordUpdate[Counter]) -> None:
+        seen.append(("post", event.record.count, event.operation))
+
+    Counter.objects.update(count=7)
+    assert seen == [("pre", 1, "queryset_update"), ("post", 7, "queryset_update")]
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        (F("count") + 1, [(1, 2), (5, 6)]),
+        (Case(When(count__gt=2, then=Value(100)), default=Value(0)), [(1, 0), (5, 100)]),
+        (F("count") * 0 + 1, [(5, 1)]),  # the row already holding 1 has no diff entry
+    ],
+    ids=["F", "Case", "partly-unchanged"],
+)
+def test_expressions_appear_in_the_diff_as_the_stored_results(
+    recorder: Recorder, expression: Any, expected: list[tuple[int, int]]
+) -> None:
+    Counter.objects.create(name="a", count=1)
+    Counter.objects.create(name="b", count=5)
+    recorder.listen(Counter, events.PostRecordUpdate)
+    Counter.objects.update(count=expression)
+    diffs = [diff["count"] for diff in recorder.diffs() if diff]
+    assert sorted(diffs) == expected
+    stored = sorted(Counter.objects.values_list("count", flat=True))
+    assert sorted(new for _, new in expected) == sorted(set(stored) & {new for _, new in expected})
+
+
+def test_subquery_values_are_read_as_stored(recorder: Recorder) -> None:
+    ada = Author.objects.create(name="Ada")
+    Book.objects.create(title="Notes", author=ada)
+    recorder.listen(Author, events.PostRecordUpdate)
+    newest_title = Book.objects.filter(author=OuterRef("pk")).order_by("-pk").values("title")[:1]
+    Author.objects.update(name=Subquery(newest_title))
+    assert recorder.diffs() == [{"name": ("Ada", "Notes")}]
+
+
+def test_no_op_updates_still_emit_with_an_empty_diff_and_zero_rows_emit_nothing(recorder: Recorder) -> None:
+    Counter.objects.create(name="a", count=3)
+    recorder.listen(Counter)
+    assert Counter.objects.update(count=3) == 1
+    assert recorder.diffs() == [{}]
+    recorder.clear()
+    assert Counter.objects.filter(count=99).update(count=1) == 0
+    assert recorder.kinds == []
+
+
+def test_updates_filtered_through_joins(recorder: Recorder) -> None:
+    ada, grace = Author.objects.create(name="Ada"), Author.objects.create(name="Grace")
+    Book.objects.create(title="x", author=ada)
+    Book.objects.create(title="y", author=grace)
+    recorder.listen(Book, events.PostRecordUpdate)
+    assert Book.objects.filter(author__name="Ada").update(title="z") == 1
+    assert recorder.diffs() == [{"title": ("x", "z")}]
+
+
+def test_foreign_keys_appear_as_keys_and_no_related_object_is_loaded(recorder: Recorder) -> None:
+    ada, grace = Author.objects.create(name="Ada"), Author.objects.create(name="Grace")
+    Book.objects.create(title="x", author=ada)
+    recorder.listen(Book, events.PostRecordUpdate)
+    with CaptureQueriesContext(connection) as queries:
+        Book.objects.select_related("author").update(author=grace)
+    assert recorder.diffs() == [{"author": (ada.pk, grace.pk)}]
+    assert not any("testapp_author" in q["sql"].split("FROM", 1)[-1] for q in queries.captured_queries[:1])
+    assert recorder.seen[0].record.author_id == grace.pk
+
+
+def test_values_and_only_querysets_are_covered(recorder: Recorder) -> None:
+    Counter.objects.create(name="a", count=1)
+    recorder.listen(Counter, events.PostRecordUpdate)
+    Counter.objects.only("name").update(count=2)
+    Counter.objects.values("pk").update(count=3)
+    assert recorder.diffs() == [{"count": (1, 2)}, {"count": (2, 3)}]
+
+
+def test_unwired_models_run_djangos_update_untouched() -> None:
+    Counter.objects.create(name="a")
+    with CaptureQueriesContext(connection) as queries:
+        Counter.objects.update(count=2)
+    assert len(queries.captured_queries) == 1
+    assert queries.captured_queries[0]["sql"].startswith("UPDATE")
+
+
+def test_update_costs_one_read_more_than_django() -> None:
+    Counter.objects.create(name="a")
+    events.handle_event(events.PostRecordUpdate[Counter])(lambda event: None)
+    with CaptureQueriesContext(connection) as queries:
+        Counter.objects.update(count=F("count") + 1)
+    statements = [q["sql"].split()[0] for q in queries.captured_queries]
+    assert statements.count("SELECT") == 1
+    assert statements.count("UPDATE") == 1
+
+
+def test_a_pre_handlers_change_to_the_record_is_reported_not_silently_dropped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    Counter.objects.create(name="a", count=1)
+
+    @events.handle_event(events.PreRecordUpdate[Counter])
+    def rename(event: events.PreRecordUpdate[Counter]) -> None:
+        event.record.name = "renamed"
+
+    with caplog.at_level(logging.WARNING, "canvas_core.django"):
+        Counter.objects.update(count=2)
+    assert Counter.objects.get().name == "a"
+    assert "changed name of testapp.Counter records during QuerySet.update()" in caplog.text
+    assert "renamed" not in caplog.text
+
+
+def test_a_rolled_back_update_leaves_the_rows_and_post_events_ran_inside_it(recorder: Recorder) -> None:
+    Counter.objects.create(name="a", count=1)
+    recorder.listen(Counter, events.PostRecordUpdate)
+
+    def update_then_fail() -> None:
+        with transaction.atomic():
+            Counter.objects.update(count=9)
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        update_then_fail()
+    assert recorder.diffs() == [{"count": (1, 9)}]
+    assert Counter.objects.get().count == 1
+
+
+def test_a_failing_handler_does_not_break_the_update() -> None:
+    Counter.objects.create(name="a", count=1)
+
+    @events.handle_event(events.PreRecordUpdate[Counter])
+    def broken(event: events.PreRecordUpdate[Counter]) -> None:
+        raise ValueError("down")
+
+    with transaction.atomic():
+        assert Counter.objects.update(count=2) == 1
+    assert Counter.objects.get().count == 2
+
+
+def test_the_event_says_which_database_and_which_update_fields() -> None:
+    counter = Counter.objects.create(name="a", count=1)
+    seen: list[tuple[str | None, frozenset[str] | None, str]] = []
+
+    @events.handle_event(events.PostRecordUpdate[Counter])
+    def post(event: events.PostRecordUpdate[Counter]) -> None:
+        seen.append((event.database, event.update_fields, event.operation))
+
+    counter.count = 2
+    counter.save(update_fields=["count"])
+    counter.save()
+    assert seen == [("default", frozenset({"count"}), "save"), ("default", None, "save")]
+
+
+# -- many-to-many ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def article_and_tags() -> tuple[Article, list[Tag]]:
+    return Article.objects.create(title="a"), [Tag.objects.create(label=f"t{i}") for i in range(3)]
+
+
+def tag_diffs(recorder: Recorder, kind: str = "PostRecordUpdate") -> list[Any]:
+    return [(item.record.pk, item.diff["tags"]) for item in recorder.seen if item.kind == kind and item.diff]
+
+
+def test_add_remove_set_and_clear_emit_sorted_key_tuples(
+    recorder: Recorder, article_and_tags: tuple[Article, list[Tag]]
+) -> None:
+    article, (t0, t1, t2) = article_and_tags
+    recorder.listen(Article)
+    article.tags.add(t1, t0)
+    article.tags.add(t0)  # already there: nothing changes, no event
+    article.tags.set([t1, t2])  # overlap: removes t0, adds t2
+    article.tags.remove(t1)
+    article.tags.clear()
+    a = article.pk
+    assert tag_diffs(recorder) == [
+        (a, ((), (t0.pk, t1.pk))),
+        (a, ((t0.pk, t1.pk), (t1.pk,))),
+        (a, ((t1.pk,), (t1.pk, t2.pk))),
+        (a, ((t1.pk, t2.pk), (t2.pk,))),
+        (a, ((t2.pk,), ())),
+    ]
+    assert tag_diffs(recorder, "PreRecordUpdate") == tag_diffs(recorder)
+    assert {item.diff and next(iter(item.diff)) for item in recorder.seen} == {"tags"}
+
+
+def test_the_reverse_side_changes_the_declaring_records(recorder: Recorder) -> None:
+    first, second = Article.objects.create(title="1"), Article.objects.create(title="2")
+    tag = Tag.objects.create(label="t")
+    recorder.listen(Article, events.PostRecordUpdate)
+    tag.articles.add(first, second)
+    tag.articles.remove(first)
+    tag.articles.clear()
+    assert tag_diffs(recorder) == [
+        (first.pk, ((), (tag.pk,))),
+        (second.pk, ((), (tag.pk,))),
+        (first.pk, ((tag.pk,), ())),
+        (second.pk, ((tag.pk,), ())),
+    ]
+
+
+# -- cascaded field updates ---------------------------------------------------------------------------
+
+
+def test_set_null_cascades_emit_update_events(recorder: Recorder) -> None:
+    ada = Author.objects.create(name="Ada")
+    kept = Article.objects.create(title="kept", editor=ada)
+    recorder.listen(Article)
+    ada_pk = ada.pk
+    ada.delete()
+    assert [(item.kind, item.record.pk, item.diff) for item in recorder.seen] == [
+        ("PreRecordUpdate", kept.pk, {"editor": (ada_pk, None)}),
+        ("PostRecordUpdate", kept.pk, {"editor": (ada_pk, None)}),
+    ]
+    assert Article.objects.get().editor_id is None
