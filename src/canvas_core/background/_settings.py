@@ -7,8 +7,9 @@
   with default options;
 * a dict: ``{"app": "mysite.celery:app", "retries": 3, "retry_delay": 1.0,
   "queue": None, "max_lost_deliveries": 3}``, or with ``"broker_url"``
-  instead of ``"app"`` to have canvas-core create the Celery app (start its
-  workers with ``celery -A canvas_core.background.worker worker``).
+  instead of ``"app"`` to have canvas-core create a Celery app of its own
+  (enough for processes that only emit; workers are started with a Celery
+  app module, so give them ``"app"``).
 
 canvas-core's ``AppConfig.ready()`` applies it, so the web processes, the
 management commands and the workers all use it from start-up. The path comes
