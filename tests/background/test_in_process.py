@@ -18,10 +18,11 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, Field, Secret, SecretStr
 
 from canvas_core import background, events
 from canvas_core.background import Job
+from canvas_core.background._handler import has_secrets
 
 
 class Order(events.Event):
@@ -317,3 +318,29 @@ def test_the_core_does_not_import_the_background_package() -> None:
         for alias in node.names
     }
     assert not [(file, name) for file, name in imported if name and name.startswith("canvas_core.background")]
+
+
+class Nested(BaseModel):
+    key: SecretStr
+
+
+class WithSecretInt(events.Event):
+    code: Secret[int]
+
+
+class WithNestedSecret(events.Event):
+    keys: list[Nested]
+
+
+class WithHiddenField(events.Event):
+    note: str = Field(repr=False)
+
+
+@pytest.mark.parametrize(
+    ("event_type", "secret"),
+    [(Order, False), (Shipment, False), (Login, True), (WithSecretInt, True), (WithNestedSecret, True),
+     (WithHiddenField, True)],
+)  # fmt: skip
+def test_events_with_secrets_are_recognised(event_type: type[events.Event], secret: bool) -> None:
+    """Those never travel in a broker message: with Django they go through the outbox even outside a transaction."""
+    assert has_secrets(event_type) is secret

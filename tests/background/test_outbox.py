@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import redis
 from django.db import connection, transaction
+from pydantic import SecretStr
 
 from canvas_core import background, events
 from canvas_core.background import _outbox
@@ -155,3 +156,46 @@ def test_several_relays_publish_each_job_once(engine: CeleryEngine, queue: str, 
 
     ids = [job_id for message in published(redis_client, queue) for job_id in message["jobs"]]
     assert sorted(ids) == sorted(str(job["id"]) for job in jobs)
+
+
+class Login(events.Event):
+    user: str
+    password: SecretStr
+
+
+class Visit(events.Event):
+    path: str
+
+
+def on_login(event: Login) -> None:
+    pass
+
+
+def on_visit(event: Visit) -> None:
+    pass
+
+
+def test_an_event_with_secrets_goes_through_the_outbox_even_outside_a_transaction(
+    engine: CeleryEngine, queue: str, redis_client: redis.Redis
+) -> None:
+    events.handle_event(Login, background=True)(on_login)
+
+    events.emit_event(Login, user="ada", password=SecretStr("hunter2-secret"))
+    engine.relay().flush()
+
+    [message] = published(redis_client, queue)
+    assert set(message) == {"jobs", "db", "attempt"}
+    assert "hunter2" not in " ".join(map(str, redis_client.lrange(queue, 0, -1)))
+    assert BackgroundJob.objects.get().payload["fields"]["password"] == "hunter2-secret"
+
+
+def test_an_event_without_secrets_outside_a_transaction_is_published_signed(
+    engine: CeleryEngine, queue: str, redis_client: redis.Redis
+) -> None:
+    events.handle_event(Visit, background=True)(on_visit)
+
+    events.emit_event(Visit, path="/books")
+
+    [message] = published(redis_client, queue)
+    assert set(message) == {"job", "sig", "attempt"}
+    assert not BackgroundJob.objects.exists()

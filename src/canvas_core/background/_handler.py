@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable
 from functools import partial
@@ -50,6 +51,13 @@ class BackgroundHandler(HandlerAdapter):
         job = Job.for_event(self.name, self.registered_for, event)  # copy now: the emitter may change it later
         engine = current_engine()
         database = _transaction_database(event)
+        event_class: type[Event] = type(event)
+        if database is None and has_secrets(event_class) and "django.db" in sys.modules:
+            # Not in the broker message, even signed: through the outbox,
+            # which commits at once outside a transaction.
+            from django.db import DEFAULT_DB_ALIAS
+
+            database = DEFAULT_DB_ALIAS
         if database is None:
             engine.enqueue(job)
             return
@@ -71,6 +79,37 @@ class BackgroundHandler(HandlerAdapter):
             current_engine().enqueue(job)
         except Exception as exc:  # the commit is done; report rather than raise into the committer
             report_failure(event, None, self, exc)
+
+
+@functools.cache
+def has_secrets(event_type: type[Event]) -> bool:
+    """Whether ``event_type`` has a secret field (``SecretStr``, ``SecretBytes``, ``Secret[...]``) or a
+    ``Field(repr=False)`` one, anywhere in its schema."""
+    if any(not field.repr for field in event_type.model_fields.values()):
+        return True
+    pending: list[object] = [event_type.__pydantic_core_schema__]
+    seen: set[int] = set()
+    while pending:
+        node = pending.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, dict):
+            # SecretStr and SecretBytes are classes; Secret[T] shows as pydantic's secret serializer.
+            function = getattr(node.get("function"), "__name__", "") if node.get("type") == "function-plain" else ""
+            if _is_secret_class(node.get("cls")) or function.startswith("_serialize_secret"):
+                return True
+            pending.extend(node.values())
+        elif isinstance(node, list | tuple):
+            pending.extend(node)
+    return False
+
+
+def _is_secret_class(cls: object) -> bool:
+    from pydantic import SecretBytes, SecretStr
+    from pydantic.types import Secret
+
+    return isinstance(cls, type) and issubclass(cls, SecretStr | SecretBytes | Secret)
 
 
 def _registered_background_handlers() -> list[BackgroundHandler]:
