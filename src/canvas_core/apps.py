@@ -36,6 +36,14 @@ class CanvasCoreConfig(AppConfig):
 
     def ready(self) -> None:
         from . import config
+
+        # Before _wiring imports the handlers modules: they may register
+        # background handlers, which need canvas_core.background and the engine.
+        from .background import _checks, _settings  # _checks registers the system checks
+
+        _settings.configure_from_django()
+        del _checks
+
         from .django import _wiring
 
         configure_logging()

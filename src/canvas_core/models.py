@@ -15,7 +15,9 @@ from typing import Any
 
 from django.db import models
 
-__all__ = ["AbstractSetting", "Setting"]
+from canvas_core.background._models import BackgroundJob, DeadLetter  # the tables of background delivery
+
+__all__ = ["AbstractSetting", "BackgroundJob", "DeadLetter", "Setting"]
 
 
 class AbstractSetting(models.Model):

@@ -1,7 +1,7 @@
 """The Celery app the worker tests start: ``celery -A tests.background.celery_worker worker``.
 
 Configured from environment variables the test fixture sets, so that each test
-session uses its own queue and Redis keys.
+session uses its own queue and Redis keys. No Django here: jobs travel signed.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from .celery_app import make_app
 app = make_app()
 background.use_engine(CeleryEngine(app, retries=int(os.environ.get("CANVAS_TEST_RETRIES", "2")), retry_delay=0.05))
 events.handle_event(events.HandlerFailed)(handlers.store_failure)
+handlers.register_background_handlers()
 
 
 @worker_ready.connect

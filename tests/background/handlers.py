@@ -9,9 +9,13 @@ from __future__ import annotations
 import functools
 import json
 import os
+import signal
 import time
+from collections.abc import Callable
+from typing import Any
 
 import redis
+from pydantic import Field, SecretStr
 
 from canvas_core import events
 
@@ -19,6 +23,14 @@ from canvas_core import events
 class Ping(events.Event):
     token: str
     n: int
+
+
+class Credentials(events.Event):
+    """Values that must reach the handler intact, and never the broker in clear."""
+
+    token: str
+    password: SecretStr
+    pin: str = Field(repr=False)
 
 
 @functools.cache
@@ -64,3 +76,38 @@ def store_failure(event: events.HandlerFailed) -> None:
         _key("failed", failed.token),
         json.dumps({"handler": event.handler.__qualname__, "exception": str(event.exception)}),
     )
+
+
+def exits(event: Ping) -> None:
+    """A handler that ends its process the polite way, every time."""
+    _redis().incr(_key("attempts", event.token))
+    raise SystemExit(3)
+
+
+def kills_its_worker(event: Ping) -> None:
+    """A poison job: every delivery kills the worker process running it."""
+    _redis().incr(_key("attempts", event.token))
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def record_credentials(event: Credentials) -> None:
+    _redis().set(
+        _key("credentials", event.token), json.dumps({"password": event.password.get_secret_value(), "pin": event.pin})
+    )
+
+
+BACKGROUND_HANDLERS: tuple[tuple[type[events.Event], Callable[[Any], None]], ...] = (
+    (Ping, record_ping),
+    (Ping, always_fails),
+    (Ping, dies_on_first_attempt),
+    (Ping, count),
+    (Ping, exits),
+    (Ping, kills_its_worker),
+    (Credentials, record_credentials),
+)
+
+
+def register_background_handlers() -> None:
+    """What a worker process registers: it runs only these."""
+    for event_type, handler in BACKGROUND_HANDLERS:
+        events.handle_event(event_type, background=True)(handler)

@@ -12,14 +12,13 @@ from canvas_core import background, events
 from canvas_core.background.celery import CeleryEngine
 
 from . import handlers
-from .celery_app import make_app
 from .conftest import Worker, wait_for
 
 
 @pytest.fixture
 def engine(celery_worker: Worker) -> CeleryEngine:
     """This process enqueues on the worker's queue."""
-    engine = CeleryEngine(make_app(), retries=2, retry_delay=0.05)
+    engine = CeleryEngine(celery_worker.app(), retries=2, retry_delay=0.05)
     background.use_engine(engine)
     return engine
 

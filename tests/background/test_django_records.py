@@ -72,7 +72,7 @@ def test_jobs_are_enqueued_when_the_transaction_commits(jobs: Recorded, book: Bo
     [job] = jobs
     assert job.records == ({"model": "testapp.book", "pk": book.pk},)
     assert job.fields["record"] == {job.marker: 0}
-    assert job.type_args == ("tests.testapp.models:Book",)
+    assert job.event_type == "canvas_core.events._records:PostRecordUpdate[model:testapp.book]"
 
 
 def test_nothing_is_enqueued_when_the_transaction_rolls_back(jobs: Recorded, book: Book) -> None:
@@ -173,7 +173,10 @@ def test_a_record_gone_before_the_worker_runs_is_logged(
         background.run_job(jobs[0])
 
     assert received == []
-    assert "Background job for tests.background.test_django_records:on_book_update could not be loaded" in caplog.text
+    assert (
+        f"Background job {jobs[0].id} for tests.background.test_django_records:on_book_update could not be loaded"
+        in (caplog.text)
+    )
     assert f"Book with primary key {book.pk} no longer exists" in caplog.text
 
 

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import dataclasses
 import datetime as dt
+import functools
 import json
 import logging
+import re
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import BaseModel, Field, Secret, SecretStr
 
 from canvas_core import background, events
 from canvas_core.background import Job
+from canvas_core.background._handler import has_secrets
 
 
 class Order(events.Event):
@@ -206,10 +214,133 @@ class Shipment(events.Event):
     )
 )
 def test_events_survive_the_trip_through_json_unchanged(shipment: Shipment) -> None:
-    job = Job.for_event("tests.background.test_in_process:remember", shipment)
-    message: dict[str, Any] = json.loads(json.dumps(job.to_message()))
+    events.handle_event(Shipment, background=True)(remember)
+    job = Job.for_event("tests.background.test_in_process:remember", Shipment, shipment)
+    payload: dict[str, Any] = json.loads(json.dumps(job.to_payload()))
 
-    handler, copy = Job.from_message(message).load()
+    handler, copy = background.rebuild_job(Job.from_payload(payload))
 
     assert handler is remember
     assert copy == shipment
+
+
+class Login(events.Event):
+    user: str
+    password: SecretStr
+    otp: str = Field(repr=False)
+
+
+def test_secrets_reach_the_background_handler_with_their_values() -> None:
+    events.handle_event(Login, background=True)(remember)
+
+    events.emit_event(Login, user="ada", password=SecretStr("hunter2"), otp="123456")
+
+    [copy] = seen
+    assert isinstance(copy, Login)
+    assert copy.password.get_secret_value() == "hunter2"  # not "**********"
+    assert copy.otp == "123456"
+
+
+class Mailer:
+    def send(self, event: Order) -> None:
+        pass
+
+
+def test_a_bound_method_is_refused_at_registration() -> None:
+    with pytest.raises(TypeError, match=re.escape("the bound method Mailer.send cannot be a background handler")):
+        events.handle_event(Order, background=True)(Mailer().send)
+
+
+def renamed(event: Order) -> None:
+    pass
+
+
+def impostor(event: Order) -> None:
+    pass
+
+
+def test_a_function_its_module_name_does_not_give_back_is_refused() -> None:
+    impostor.__qualname__ = "renamed"  # the name a worker would go by names another function
+    try:
+        with pytest.raises(TypeError, match=re.escape("is not what tests.background.test_in_process.renamed names")):
+            events.handle_event(Order, background=True)(impostor)
+    finally:
+        impostor.__qualname__ = "impostor"
+
+
+def test_callable_objects_and_partials_are_refused() -> None:
+    with pytest.raises(TypeError, match="background handlers are module-level functions"):
+        events.handle_event(Order, background=True)(functools.partial(remember))
+
+
+def test_a_job_naming_an_unregistered_handler_is_rejected_without_importing_it() -> None:
+    job = Job(
+        handler="tests.background.canary:boom",
+        registered_for="tests.background.test_in_process:Order",
+        event_type="tests.background.test_in_process:Order",
+        fields={"number": 1},
+    )
+    with pytest.raises(background.JobRejected, match=re.escape("no background handler tests.background.canary:boom")):
+        background.rebuild_job(job)
+    assert "tests.background.canary" not in sys.modules
+
+
+def test_a_job_for_an_event_class_the_handler_was_not_registered_for_is_rejected() -> None:
+    events.handle_event(Order, background=True)(remember)
+    job = Job.for_event("tests.background.test_in_process:remember", Order, Order(number=1))
+    forged = dataclasses.replace(job, event_type="canvas_core.events._reporting:HandlerFailed")
+    expected = "is not tests.background.test_in_process:Order nor one of"
+    with pytest.raises(background.JobRejected, match=re.escape(expected)):
+        background.rebuild_job(forged)
+
+
+def test_a_job_that_does_not_fit_is_logged_without_its_values(caplog: pytest.LogCaptureFixture) -> None:
+    events.handle_event(Order, background=True)(remember)
+    job = Job.for_event("tests.background.test_in_process:remember", Order, Order(number=1))
+    forged = dataclasses.replace(job, fields={"number": "not-a-number-4711"})
+
+    with caplog.at_level(logging.ERROR, logger="canvas_core.background"):
+        background.run_job(forged)
+
+    assert seen == []
+    assert "number: int_parsing" in caplog.text
+    assert "4711" not in caplog.text  # pydantic's input_value stays out
+
+
+def test_the_core_does_not_import_the_background_package() -> None:
+    """Not even lazily: the background package plugs itself into the registry."""
+    core = Path(events.__file__).parent
+    imported = {
+        (path.name, node.module if isinstance(node, ast.ImportFrom) else alias.name)
+        for path in core.glob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    assert not [(file, name) for file, name in imported if name and name.startswith("canvas_core.background")]
+
+
+class Nested(BaseModel):
+    key: SecretStr
+
+
+class WithSecretInt(events.Event):
+    code: Secret[int]
+
+
+class WithNestedSecret(events.Event):
+    keys: list[Nested]
+
+
+class WithHiddenField(events.Event):
+    note: str = Field(repr=False)
+
+
+@pytest.mark.parametrize(
+    ("event_type", "secret"),
+    [(Order, False), (Shipment, False), (Login, True), (WithSecretInt, True), (WithNestedSecret, True),
+     (WithHiddenField, True)],
+)  # fmt: skip
+def test_events_with_secrets_are_recognised(event_type: type[events.Event], secret: bool) -> None:
+    """Those never travel in a broker message: with Django they go through the outbox even outside a transaction."""
+    assert has_secrets(event_type) is secret

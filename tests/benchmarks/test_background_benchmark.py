@@ -1,29 +1,38 @@
 """What background handlers cost: the emitter's side, and a worker's throughput.
 
-Not part of the default test run; needs Redis on 127.0.0.1:6379. Run with:
+Not part of the default test run; needs Redis on 127.0.0.1:6379 (and RabbitMQ
+and PostgreSQL for the outbox ones). Run with:
 
-    .venv/bin/python -m pytest tests/benchmarks/test_background_benchmark.py --benchmark-group-by=group -s
+    .venv/bin/python -m pytest tests/benchmarks/test_background_benchmark.py --benchmark-group-by=group -s \
+        -p no:randomly --benchmark-only
 
 ``emitter`` compares an emission with one no-op synchronous handler against one
-whose single handler runs in the background (serialize, then enqueue to Redis
-through Celery). ``throughput`` pushes 10,000 background events through one
-worker process and prints events per second.
+whose single handler runs in the background, published directly (serialize,
+sign, then enqueue through Celery). ``record-emitter`` saves a record in
+``atomic()`` (its update event has one background handler): the job written
+to the outbox versus published directly at the commit, against no handler. ``throughput`` pushes 2,000 background events
+through one worker process, signed messages and outbox batches, on each broker,
+and prints events per second.
 """
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 import uuid
 
+import pytest
+from django.db import connection, transaction
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from canvas_core import background, events
 from canvas_core.background.celery import CeleryEngine
 from tests.background import handlers
-from tests.background.celery_app import make_app
-from tests.background.conftest import Worker, wait_for
+from tests.background.conftest import ROOT, Worker, wait_for
+from tests.testapp.models import Author, Book
 
-THROUGHPUT_EVENTS = 10_000
+THROUGHPUT_EVENTS = 2_000
 
 
 def noop(event: handlers.Ping) -> None:
@@ -39,7 +48,7 @@ def test_emitter_with_one_sync_noop_handler(benchmark: BenchmarkFixture) -> None
 def test_emitter_with_one_background_handler(benchmark: BenchmarkFixture, celery_worker: Worker) -> None:
     """The worker is busy elsewhere (queue paused by not consuming): only the emitter's cost counts."""
     benchmark.group = "emitter"
-    app = make_app()
+    app = celery_worker.app()
     app.conf.task_default_queue = f"{celery_worker.queue}-unconsumed"
     background.use_engine(CeleryEngine(app))
     events.handle_event(handlers.Ping, background=True)(handlers.count)
@@ -59,7 +68,7 @@ def test_emitter_with_one_background_handler(benchmark: BenchmarkFixture, celery
 
 def test_throughput_of_one_worker(benchmark: BenchmarkFixture, celery_worker: Worker) -> None:
     benchmark.group = "throughput"
-    background.use_engine(CeleryEngine(make_app()))
+    background.use_engine(CeleryEngine(celery_worker.app()))
     events.handle_event(handlers.Ping, background=True)(handlers.count)
     counted = celery_worker.key("count")
 
@@ -74,7 +83,74 @@ def test_throughput_of_one_worker(benchmark: BenchmarkFixture, celery_worker: Wo
         done = time.perf_counter()
         print(
             f"\n{THROUGHPUT_EVENTS} background events: enqueued in {enqueued - start:.2f}s, "
-            f"all handled after {done - start:.2f}s: {THROUGHPUT_EVENTS / (done - start):,.0f} events/s end to end"
+            f"all handled after {done - start:.2f}s: {THROUGHPUT_EVENTS / (done - start):,.0f} events/s end to end "
+            f"({celery_worker.broker_url.split(':')[0]}, signed messages)"
+        )
+
+    benchmark.pedantic(run, rounds=1, iterations=1)  # type: ignore[no-untyped-call]
+
+
+def on_book(event: events.PostRecordUpdate[Book]) -> None:
+    pass
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("engine", ["sync-handler", "outbox", "direct-publish"])
+def test_record_event_in_atomic(benchmark: BenchmarkFixture, celery_worker: Worker, engine: str) -> None:
+    """A record saved in ``atomic()`` whose update event has one background handler (or one no-op sync one).
+
+    The emitter's cost of running the handler in the background is the
+    difference to ``sync-handler`` (which pays for the event itself): the
+    outbox row written in the transaction, or the message published at the
+    commit.
+    """
+    benchmark.group = "record-emitter"
+    if engine == "outbox" and connection.vendor == "sqlite" and connection.is_in_memory_db():  # type: ignore[attr-defined]
+        pytest.skip(
+            "the shared in-memory SQLite test database locks tables across threads (the relay's); "
+            "run this with CANVAS_TEST_DATABASE=postgres -p tests.postgres"
+        )
+    app = celery_worker.app()
+    app.conf.task_default_queue = f"{celery_worker.queue}-unconsumed"
+    celery_engine = CeleryEngine(app, outbox=engine == "outbox")
+    background.use_engine(celery_engine)
+    events.handle_event(events.PostRecordUpdate[Book], background=engine != "sync-handler")(on_book)
+    book = Book.objects.create(title="Dune", author=Author.objects.create(name="Frank Herbert"))
+    titles = iter(range(10**9))
+
+    def save_in_atomic() -> None:
+        with transaction.atomic():
+            book.title = f"Dune {next(titles)}"
+            book.save()
+
+    try:
+        benchmark.pedantic(save_in_atomic, rounds=1000, warmup_rounds=50)  # type: ignore[no-untyped-call]
+        celery_engine.relay().flush()
+    finally:
+        celery_worker.redis.delete(app.conf.task_default_queue)
+
+
+def test_throughput_of_one_worker_from_the_outbox(benchmark: BenchmarkFixture, django_worker: Worker) -> None:
+    """2,000 jobs committed in one transaction; the relay publishes them in batches."""
+    benchmark.group = "throughput"
+
+    def run() -> None:
+        token = uuid.uuid4().hex
+        emitted = subprocess.run(
+            [sys.executable, "-m", "tests.background.emit", "many", token],
+            cwd=ROOT,
+            env={**django_worker.environment, "CANVAS_TEST_COUNT": str(THROUGHPUT_EVENTS)},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        committed = float(emitted.stdout.split("committed at ")[1].split()[0])
+        key = django_worker.key("code-runs", token)
+        wait_for(lambda: int(django_worker.redis.get(key) or 0) >= THROUGHPUT_EVENTS, 600, "the worker to finish")
+        done = time.time()
+        print(
+            f"\n{THROUGHPUT_EVENTS} outbox jobs: all handled {done - committed:.2f}s after the commit: "
+            f"{THROUGHPUT_EVENTS / (done - committed):,.0f} events/s ({django_worker.broker_url.split(':')[0]})"
         )
 
     benchmark.pedantic(run, rounds=1, iterations=1)  # type: ignore[no-untyped-call]

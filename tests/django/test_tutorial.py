@@ -75,6 +75,7 @@ def test_the_page_parses_into_the_expected_steps() -> None:
         "library/handlers.py",
         "mysite/celery.py",
         "mysite/__init__.py",
+        "mysite/settings.py",
         "pytest.ini",
         "library/test_books.py",
     ]

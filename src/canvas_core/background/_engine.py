@@ -10,7 +10,8 @@ from typing import Any, Protocol
 
 from canvas_core.events._reporting import report_failure
 
-from ._serialization import Job
+from ._registrations import rebuild
+from ._serialization import Job, JobRejected, RecordNotFound, describe_error
 
 __all__ = ["Engine", "InProcessEngine", "current_engine", "run_job", "use_engine"]
 
@@ -44,8 +45,9 @@ def run_job(job: Job) -> None:
     An ``async def`` handler runs on a new event loop, or, when a loop is
     already running in this thread, as a task of that loop which nobody waits
     for (it is a background handler). A failure to rebuild the event (a record
-    deleted meanwhile, a handler that no longer imports) is logged on
-    ``canvas_core.background``: there is no event to report it with.
+    deleted meanwhile, a handler this process does not register) is logged on
+    ``canvas_core.background``, without field values: there is no event to
+    report it with.
     """
     handler, event = load_job(job)
     if handler is None or event is None:
@@ -76,11 +78,14 @@ async def _reporting(awaitable: Any, event: Any, handler: Any) -> None:
 
 
 def load_job(job: Job) -> tuple[Any, Any]:
-    """``job.load()``, logging and returning ``(None, None)`` when the job cannot be loaded."""
+    """The job's handler and rebuilt event, logging and returning ``(None, None)`` when it cannot be rebuilt.
+
+    The log line names the job and says what is wrong, never with field values.
+    """
     try:
-        return job.load()
-    except Exception:
-        logger.exception("Background job for %s could not be loaded; dropped", job.handler)
+        return rebuild(job)
+    except (JobRejected, RecordNotFound) as exc:
+        logger.error("Background job %s for %s could not be loaded: %s", job.id, job.handler[:200], describe_error(exc))
         return None, None
 
 

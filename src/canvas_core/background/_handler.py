@@ -1,17 +1,20 @@
-"""The adapter the registry stores for a background handler."""
+"""The adapter the registry stores for a background handler, and the registry's hook that builds it."""
 
 from __future__ import annotations
 
+import functools
+import sys
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 from canvas_core.events import Event, RecordEvent
+from canvas_core.events import _registry as core_registry
 from canvas_core.events._adapters import HandlerAdapter
 from canvas_core.events._reporting import report_failure
 
 from ._engine import current_engine
-from ._serialization import EventNotSerializable, Job, check_serializable, import_path
+from ._serialization import EventNotSerializable, Job, check_serializable, handler_name
 
 __all__ = ["BackgroundHandler"]
 
@@ -19,29 +22,51 @@ __all__ = ["BackgroundHandler"]
 class BackgroundHandler(HandlerAdapter):
     """Enqueues a copy of the event for ``handler`` instead of calling it."""
 
-    __slots__ = ("path",)
+    __slots__ = ("name", "registered_for")
 
     background = True
 
-    def __init__(self, handler: Callable[[Any], object], path: str) -> None:
+    def __init__(self, handler: Callable[[Any], object], name: str, registered_for: type[Event]) -> None:
         super().__init__(handler)
-        self.path = path
+        self.name = name
+        self.registered_for = registered_for
 
     @classmethod
     def for_registration(cls, event_type: type[Event], handler: Callable[[Any], object]) -> BackgroundHandler:
-        """Check that ``handler`` can run on a worker for ``event_type``; raise :class:`TypeError` if not."""
+        """Check that a worker can call ``handler`` for ``event_type``; raise :class:`TypeError` saying why not."""
+        name = handler_name(handler)
+        for other in _registered_background_handlers():
+            if other.name == name and other.handler is not handler:
+                raise TypeError(
+                    f"another function named {name} is already a background handler: a worker could not tell them "
+                    "apart. Give each background handler its own module-level name"
+                )
         try:
-            path = import_path(handler, what="background handler")
             check_serializable(event_type)
         except EventNotSerializable as exc:
             raise TypeError(str(exc)) from None
-        return cls(handler, path)
+        return cls(handler, name, event_type)
 
     def __call__(self, event: Any) -> None:
-        job = Job.for_event(self.path, event)  # copy now: the emitter may change the event afterwards
-        database = _django_database_of(event.record) if isinstance(event, RecordEvent) else None
+        job = Job.for_event(self.name, self.registered_for, event)  # copy now: the emitter may change it later
+        engine = current_engine()
+        database = _transaction_database(event)
+        event_class: type[Event] = type(event)
+        if database is None and has_secrets(event_class) and "django.db" in sys.modules:
+            # Not in the broker message, even signed: through the outbox,
+            # which commits at once outside a transaction.
+            from django.db import DEFAULT_DB_ALIAS
+
+            database = DEFAULT_DB_ALIAS
         if database is None:
-            current_engine().enqueue(job)
+            engine.enqueue(job)
+            return
+        # An engine with an outbox writes the job in the emitter's transaction.
+        enqueue_in_transaction = getattr(engine, "enqueue_in_transaction", None)
+        if enqueue_in_transaction is not None and enqueue_in_transaction(job, database):
+            return
+        if not isinstance(event, RecordEvent):
+            engine.enqueue(job)
             return
         from django.db import transaction
 
@@ -56,12 +81,70 @@ class BackgroundHandler(HandlerAdapter):
             report_failure(event, None, self, exc)
 
 
-def _django_database_of(record: object) -> str | None:
-    import sys
+@functools.cache
+def has_secrets(event_type: type[Event]) -> bool:
+    """Whether ``event_type`` has a secret field (``SecretStr``, ``SecretBytes``, ``Secret[...]``) or a
+    ``Field(repr=False)`` one, anywhere in its schema."""
+    if any(not field.repr for field in event_type.model_fields.values()):
+        return True
+    pending: list[object] = [event_type.__pydantic_core_schema__]
+    seen: set[int] = set()
+    while pending:
+        node = pending.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, dict):
+            # SecretStr and SecretBytes are classes; Secret[T] shows as pydantic's secret serializer.
+            function = getattr(node.get("function"), "__name__", "") if node.get("type") == "function-plain" else ""
+            if _is_secret_class(node.get("cls")) or function.startswith("_serialize_secret"):
+                return True
+            pending.extend(node.values())
+        elif isinstance(node, list | tuple):
+            pending.extend(node)
+    return False
 
+
+def _is_secret_class(cls: object) -> bool:
+    from pydantic import SecretBytes, SecretStr
+    from pydantic.types import Secret
+
+    return isinstance(cls, type) and issubclass(cls, SecretStr | SecretBytes | Secret)
+
+
+def _registered_background_handlers() -> list[BackgroundHandler]:
+    from canvas_core.events._dispatch import registry
+
+    return [
+        runner
+        for by_origin in registry.snapshot().values()
+        for handlers in by_origin.values()
+        for runner in handlers.values()
+        if isinstance(runner, BackgroundHandler)
+    ]
+
+
+def _transaction_database(event: Event) -> str | None:
+    """The database whose transaction the job belongs to: the record's, else the default one while in ``atomic()``."""
     models = sys.modules.get("django.db.models")
-    if models is None or not isinstance(record, models.Model):
+    if models is None:
         return None
-    from django.db import router
+    from django.db import DEFAULT_DB_ALIAS, connections, router
 
-    return record._state.db or router.db_for_write(type(record))
+    record = getattr(event, "record", None)
+    if isinstance(event, RecordEvent) and isinstance(record, models.Model):
+        return record._state.db or router.db_for_write(type(record))
+    from django.conf import settings
+
+    if settings.configured and DEFAULT_DB_ALIAS in settings.DATABASES:
+        connection = connections[DEFAULT_DB_ALIAS]
+        if connection.in_atomic_block:
+            return DEFAULT_DB_ALIAS
+    return None
+
+
+def _runner(event_type: type[Event], handler: Callable[[Any], object]) -> BackgroundHandler:
+    return BackgroundHandler.for_registration(event_type, handler)
+
+
+core_registry.background_runner = _runner

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import _graph, _handlers
+from . import _background, _graph, _handlers, _schema
 
 __all__ = ["main"]
 
@@ -63,13 +63,22 @@ def _parser() -> argparse.ArgumentParser:
         help="mermaid (default), dot (Graphviz), html (a page that draws the map offline) or json",
     )
     graph.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+    _background.add_commands(commands)
+    _schema.add_command(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (0 ok, 1 error, 2 usage error)."""
     args = _parser().parse_args(argv)
+    if args.command in _background.COMMANDS:
+        return _background.run(args)
     try:
+        if args.command == "schema":
+            if args.django:
+                _handlers.setup_django(args.django)
+            _handlers.import_modules(args.modules)
+            return _schema.schema_command(write=args.write, check=args.check, out=sys.stdout)
         if args.command == "handlers":
             if args.django:
                 _handlers.setup_django(args.django)

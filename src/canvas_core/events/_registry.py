@@ -536,11 +536,21 @@ if hasattr(os, "register_at_fork"):  # not on Windows
     os.register_at_fork(after_in_child=_after_fork)
 
 
+# Builds the runner of a ``background=True`` registration: installed by the
+# integration that runs background handlers (``canvas_core.background`` sets it
+# on import), so that this core imports no integration.
+background_runner: Callable[[type[Event], Handler], Handler] | None = None
+
+
 def _runner_for(event_type: type[Event], handler: Handler, background: bool) -> Handler:
     if background:
-        from canvas_core.background._handler import BackgroundHandler  # lazy: most processes never need it
-
-        return BackgroundHandler.for_registration(event_type, handler)
+        if background_runner is None:
+            raise TypeError(
+                "handle_event(..., background=True) needs canvas_core.background: add "
+                "`import canvas_core.background` (or install and configure an integration that runs background "
+                "handlers) before registering background handlers"
+            )
+        return background_runner(event_type, handler)
     if is_coroutine_callable(handler):
         return AsyncHandler(handler)
     return handler

@@ -1,0 +1,412 @@
+"""The Django outbox, ledger and dead-letter table of background jobs (imported only with Django).
+
+* :func:`stage` writes a job in the emitter's transaction; :class:`Relay` hands
+  committed jobs to the broker right after the commit, from a thread of the
+  committing process; :func:`relay_pending` publishes what a crash or a
+  broker outage left behind (``manage.py canvas_relay``).
+* :func:`begin` / :func:`attempt_ended` / :func:`finish` are the worker's
+  ledger: they count deliveries and record finished jobs.
+* :func:`dead_letter`, :func:`replay` and :func:`discard` keep and return
+  jobs no worker could complete.
+"""
+
+from __future__ import annotations
+
+import atexit
+import datetime as dt
+import logging
+import queue
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
+from django.db.models import F
+from django.db.models.constants import OnConflict
+from django.utils import timezone
+
+from ._models import BackgroundJob, DeadLetter
+from ._serialization import Job
+
+__all__ = [
+    "Delivery",
+    "Relay",
+    "attempt_ended",
+    "available",
+    "begin",
+    "dead_letter",
+    "discard",
+    "finish",
+    "finished",
+    "load",
+    "relay_pending",
+    "replay",
+    "stage",
+]
+
+logger = logging.getLogger("canvas_core.background")
+
+EXIT_FLUSH_TIMEOUT = 5.0
+"""Seconds an exiting process waits for its relay thread to publish what it committed."""
+
+Publish = Callable[[str, list[str]], None]
+"""Hands job ids of one database to the broker: ``publish(database, ids)``."""
+
+
+def available() -> bool:
+    """Whether this process can use the tables: Django is set up with ``canvas_core`` installed."""
+    return settings.configured and apps.ready and apps.is_installed("canvas_core")
+
+
+def job_database() -> str:
+    """The database workers keep their ledger and dead letters in."""
+    return router.db_for_write(BackgroundJob) or DEFAULT_DB_ALIAS
+
+
+def _insert(model: type[Any], using: str, rows: Sequence[dict[str, Any]], *, ignore_conflicts: bool = False) -> None:
+    """INSERT ``rows`` (field name -> value, the model's defaults for the others) without the ORM's save.
+
+    Not through ``save()`` or ``bulk_create()``: those emit canvas-core's own
+    record events, and a background handler of every record's creation would
+    then enqueue a job for each job, without end. It is also faster.
+    """
+    if not rows:
+        return
+    connection = connections[using]
+    fields = list(model._meta.concrete_fields)
+    names = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    values = []
+    for row in rows:
+        for field in fields:
+            value = row[field.name] if field.name in row else field.get_default()
+            values.append(field.get_db_prep_save(value, connection))
+    on_conflict = OnConflict.IGNORE if ignore_conflicts else None
+    statement = f"{connection.ops.insert_statement(on_conflict=on_conflict)} "
+    statement += f"{connection.ops.quote_name(model._meta.db_table)} ({names}) VALUES "
+    statement += ", ".join([f"({placeholders})"] * len(rows))
+    statement += " " + (connection.ops.on_conflict_suffix_sql(fields, on_conflict, [], []) or "")
+    with connection.cursor() as cursor:
+        cursor.execute(statement, values)
+
+
+def _delete(model: type[Any], using: str, ids: Sequence[uuid.UUID]) -> int:
+    """DELETE rows by primary key without the ORM's delete (which emits record events, see :func:`_insert`)."""
+    if not ids:
+        return 0
+    connection = connections[using]
+    key = model._meta.pk
+    placeholders = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)} "
+            f"WHERE {connection.ops.quote_name(key.column)} IN ({placeholders})",
+            [key.get_db_prep_value(value, connection) for value in ids],
+        )
+        deleted: int = cursor.rowcount
+    return deleted
+
+
+def stage(job: Job, using: str, relay: Relay) -> None:
+    """Insert ``job`` in the current transaction of ``using``; have ``relay`` publish it once that commits."""
+    row = {
+        "id": uuid.UUID(job.id),
+        "handler": job.handler[:255],
+        "event_type": job.event_type[:500],
+        "payload": job.to_payload(),
+        "created_at": timezone.now(),
+    }
+    _insert(BackgroundJob, using, [row])
+    transaction.on_commit(lambda: relay.notify(using, job.id), using=using)
+
+
+def load(using: str, ids: Sequence[str]) -> dict[str, Any]:
+    """The payloads of those of ``ids`` that are outbox jobs, by id."""
+    valid = [value for value in (_uuid(i) for i in ids) if value is not None]
+    rows = BackgroundJob.objects.using(using).filter(id__in=valid, payload__isnull=False)
+    return {str(job_id): payload for job_id, payload in rows.values_list("id", "payload")}
+
+
+def finished(using: str, ids: Sequence[str]) -> set[str]:
+    """Those of ``ids`` whose jobs finished (done or dead-lettered)."""
+    valid = [value for value in (_uuid(i) for i in ids) if value is not None]
+    if not valid:
+        return set()
+    rows = BackgroundJob.objects.using(using).filter(id__in=valid, finished_at__isnull=False)
+    return {str(job_id) for job_id in rows.values_list("id", flat=True)}
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What the ledger knows about one delivery of a job."""
+
+    finished: bool
+    """The job already finished: this is a redelivery, not to be run."""
+    lost: int
+    """Earlier deliveries that never ended: each killed its worker process (or the machine went down)."""
+
+
+def begin(using: str, jobs: Sequence[Job]) -> dict[str, Delivery]:
+    """Count a delivery of each job (creating ledger rows for jobs that did not go through the outbox)."""
+    ids = [uuid.UUID(job.id) for job in jobs]
+    manager = BackgroundJob.objects.using(using)
+    with transaction.atomic(using=using):
+        _relaxed_commit(using)
+        known = set(manager.filter(id__in=ids).values_list("id", flat=True))
+        new = [
+            {"id": uuid.UUID(job.id), "handler": job.handler[:255], "event_type": job.event_type[:500]}
+            for job in jobs
+            if uuid.UUID(job.id) not in known
+        ]
+        _insert(BackgroundJob, using, new, ignore_conflicts=True)
+        manager.filter(id__in=ids, finished_at__isnull=True).update(deliveries=F("deliveries") + 1)
+        rows = manager.filter(id__in=ids).values_list("id", "deliveries", "attempts", "finished_at")
+        return {
+            str(job_id): Delivery(finished=finished_at is not None, lost=max(deliveries - attempts - 1, 0))
+            for job_id, deliveries, attempts, finished_at in rows
+        }
+
+
+def _relaxed_commit(using: str) -> None:
+    """On PostgreSQL, have the current transaction commit without waiting for the WAL flush.
+
+    The ledger's writes must survive the worker, not the database server: a
+    server crash may forget the last instants of them (jobs would run again, as
+    at-least-once allows), and each job costs no disk flush.
+    """
+    connection = connections[using]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+def attempt_ended(using: str, job_ids: Iterable[str]) -> None:
+    """Record that a run of each job ended (it failed, or was handed on), rather than killing the worker."""
+    with transaction.atomic(using=using):
+        _relaxed_commit(using)
+        BackgroundJob.objects.using(using).filter(id__in=list(job_ids)).update(attempts=F("attempts") + 1)
+
+
+def finish(using: str, job_ids: Sequence[str], outcome: str = "done") -> None:
+    """Record that the jobs finished: a redelivery of them will not run."""
+    if not job_ids:
+        return
+    with transaction.atomic(using=using):
+        _relaxed_commit(using)
+        BackgroundJob.objects.using(using).filter(id__in=list(job_ids)).update(
+            finished_at=timezone.now(), outcome=outcome, attempts=F("attempts") + 1
+        )
+
+
+def dead_letter(
+    using: str,
+    *,
+    job_id: str,
+    handler: str,
+    event_type: str,
+    reason: str,
+    payload: dict[str, Any] | None,
+    deliveries: int = 0,
+) -> str:
+    """Keep a job no worker could complete; return the dead letter's id."""
+    letter_id = uuid.uuid4()
+    row = {
+        "id": letter_id,
+        "job_id": job_id[:64],
+        "handler": handler[:255],
+        "event_type": event_type[:500],
+        "reason": reason,
+        "payload": payload,
+        "deliveries": deliveries,
+        "created_at": timezone.now(),
+    }
+    with transaction.atomic(using=using):
+        _insert(DeadLetter, using, [row])
+        if _uuid(job_id) is not None:
+            BackgroundJob.objects.using(using).filter(id=job_id).update(
+                finished_at=timezone.now(), outcome="dead-lettered", payload=None
+            )
+    return str(letter_id)
+
+
+def dead_letters(using: str) -> list[DeadLetter]:
+    """Every dead letter, oldest first."""
+    return list(DeadLetter.objects.using(using).order_by("created_at"))
+
+
+def discard(using: str, ids: Sequence[str] | None) -> int:
+    """Delete the given dead letters (all of them for ``None``); return how many were deleted."""
+    letters = DeadLetter.objects.using(using)
+    if ids is not None:
+        letters = letters.filter(id__in=[value for value in (_uuid(i) for i in ids) if value is not None])
+    return _delete(DeadLetter, using, list(letters.values_list("id", flat=True)))
+
+
+def relay_pending(
+    publish: Publish, *, using: str | None = None, older_than: float = 10.0, batch_size: int = 500
+) -> int:
+    """Publish outbox jobs committed more than ``older_than`` seconds ago and never published; return how many.
+
+    The rows are locked while they are published (``SELECT ... FOR UPDATE SKIP
+    LOCKED`` where the database supports it), so several relays may run at
+    once: each publishes other jobs. A job the committing process is about to
+    publish itself may be published twice; workers run it once.
+    """
+    using = using or job_database()
+    cutoff = timezone.now() - dt.timedelta(seconds=older_than)
+    manager = BackgroundJob.objects.using(using)
+    total = 0
+    while True:
+        with transaction.atomic(using=using):
+            _relaxed_commit(using)
+            pending = manager.filter(published_at__isnull=True, payload__isnull=False, created_at__lte=cutoff)
+            ids = [
+                str(job_id)
+                for job_id in pending.select_for_update(skip_locked=True)
+                .order_by("created_at")
+                .values_list("id", flat=True)[:batch_size]
+            ]
+            if not ids:
+                return total
+            publish(using, ids)  # a failure rolls back: the jobs stay pending
+            manager.filter(id__in=ids).update(published_at=timezone.now())
+        total += len(ids)
+
+
+class Relay:
+    """Publishes committed outbox jobs from a thread of this process, so that the committer does not wait.
+
+    Ids are published in batches of what accumulated meanwhile. A job whose
+    publication fails (broker down) stays in the outbox for
+    :func:`relay_pending`; so does one this process dies before publishing.
+    """
+
+    def __init__(self, publish: Publish, *, batch_size: int = 200) -> None:
+        self._publish = publish
+        self._batch_size = batch_size
+        self._queue: queue.Queue[tuple[str, str]] = queue.Queue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def notify(self, using: str, job_id: str) -> None:
+        """Publish ``job_id`` (committed on ``using``) soon."""
+        self._queue.put((using, job_id))
+        if self._thread is None or not self._thread.is_alive():
+            with self._lock:
+                if self._thread is None or not self._thread.is_alive():
+                    self._thread = threading.Thread(target=self._run, name="canvas-core relay", daemon=True)
+                    self._thread.start()
+                    # A short-lived process (a management command, a script)
+                    # publishes its jobs before it exits, not 10 s later by
+                    # the recovery relay.
+                    atexit.register(self.flush, timeout=EXIT_FLUSH_TIMEOUT)
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every job notified so far was published (or its publication failed); ``False`` on timeout."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._queue.all_tasks_done:
+            while self._queue.unfinished_tasks:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._queue.all_tasks_done.wait(remaining)
+        return True
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            taken = [first]
+            while len(taken) < self._batch_size:
+                try:
+                    taken.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                self.publish_now(taken)
+            finally:
+                for _ in taken:
+                    self._queue.task_done()
+
+    def publish_now(self, jobs: Sequence[tuple[str, str]]) -> None:
+        """Publish ``(database, id)`` pairs and mark them published; log (without values) a failure."""
+        by_database: dict[str, list[str]] = {}
+        for using, job_id in jobs:
+            by_database.setdefault(using, []).append(job_id)
+        for using, ids in by_database.items():
+            try:
+                self._publish(using, ids)
+                with transaction.atomic(using=using):
+                    _relaxed_commit(using)  # a forgotten mark only means publishing again, which workers absorb
+                    BackgroundJob.objects.using(using).filter(id__in=ids).update(published_at=timezone.now())
+            except Exception as exc:
+                logger.warning(
+                    "Could not publish %d background job(s) after commit (%s); they wait in the outbox for "
+                    "`manage.py canvas_relay` or `canvas-events relay`",
+                    len(ids),
+                    type(exc).__qualname__,
+                )
+            finally:
+                if threading.current_thread() is self._thread:
+                    connections[using].close()  # this thread's connection; a new one is opened when needed
+
+
+def _uuid(value: object) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """The outcome of replaying one dead letter."""
+
+    letter_id: str
+    job_id: str | None
+    """The new job's id, or ``None`` when it was not replayed."""
+    error: str | None
+    """Why it was not replayed (it stays a dead letter)."""
+
+
+def replay(using: str, ids: Sequence[str] | None, engine: Any) -> list[Replayed]:
+    """Re-validate dead letters against this process's classes and enqueue each that fits as a new job.
+
+    A replayed dead letter is deleted in the transaction that enqueues it; one
+    that still does not fit, or that came from an untrusted message (no
+    payload), stays with the reason.
+    """
+    from dataclasses import replace
+
+    from ._registrations import rebuild
+    from ._serialization import JobRejected, RecordNotFound, describe_error
+
+    letters = DeadLetter.objects.using(using).order_by("created_at")
+    if ids is not None:
+        letters = letters.filter(id__in=[value for value in (_uuid(i) for i in ids) if value is not None])
+    outcomes: list[Replayed] = []
+    for letter in letters:
+        if letter.payload is None:
+            outcomes.append(Replayed(str(letter.id), None, "not replayable: it came from a message nobody vouches for"))
+            continue
+        try:
+            job = Job.from_payload(letter.payload)
+            rebuild(job)
+        except (JobRejected, RecordNotFound) as exc:
+            outcomes.append(Replayed(str(letter.id), None, describe_error(exc)))
+            continue
+        fresh = replace(job, id=str(uuid.uuid4()))
+        with transaction.atomic(using=using):
+            staged = getattr(engine, "enqueue_in_transaction", None)
+            if staged is None or not staged(fresh, using):
+                transaction.on_commit(lambda fresh=fresh: engine.enqueue(fresh), using=using)  # type: ignore[misc]
+            _delete(DeadLetter, using, [letter.id])
+        outcomes.append(Replayed(str(letter.id), fresh.id, None))
+    relay = getattr(engine, "relay", None)
+    if relay is not None:
+        relay().flush()
+    return outcomes

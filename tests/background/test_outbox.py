@@ -1,0 +1,201 @@
+"""The Django outbox in the emitting process: a row in the transaction, published after the commit.
+
+The broker is real Redis (a queue no worker consumes, read back directly);
+the worker's side is tested in ``test_django_worker``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+from django.db import connection, transaction
+from pydantic import SecretStr
+
+from canvas_core import background, events
+from canvas_core.background import _outbox
+from canvas_core.background.celery import CeleryEngine
+from canvas_core.models import BackgroundJob
+from tests.testapp.models import Author, Book
+
+from .celery_app import make_app
+from .conftest import REDIS_URL
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def on_book(event: events.PostRecordUpdate[Book]) -> None:
+    pass
+
+
+def on_any_creation(event: events.PostRecordCreate[Any]) -> None:
+    pass
+
+
+@pytest.fixture
+def queue(redis_client: redis.Redis) -> Iterator[str]:
+    name = f"canvas-outbox-{uuid.uuid4().hex[:10]}"
+    yield name
+    redis_client.delete(name)
+
+
+@pytest.fixture
+def engine(queue: str) -> CeleryEngine:
+    engine = CeleryEngine(make_app(REDIS_URL, queue))
+    background.use_engine(engine)
+    return engine
+
+
+def published(client: redis.Redis, queue: str) -> list[Any]:
+    """The task arguments of the messages waiting in ``queue``."""
+    return [json.loads(base64.b64decode(json.loads(raw)["body"]))[0][0] for raw in client.lrange(queue, 0, -1)]
+
+
+@pytest.fixture
+def book() -> Book:
+    return Book.objects.create(title="Dune", author=Author.objects.create(name="Frank Herbert"))
+
+
+def test_the_job_is_a_row_of_the_transaction_and_published_after_the_commit(
+    engine: CeleryEngine, queue: str, book: Book, redis_client: redis.Redis
+) -> None:
+    events.handle_event(events.PostRecordUpdate[Book], background=True)(on_book)
+
+    with transaction.atomic():
+        book.title = "Dune Messiah"
+        book.save()
+        [row] = BackgroundJob.objects.all()
+        assert row.payload is not None
+        assert row.published_at is None
+        assert published(redis_client, queue) == []  # nothing reaches the broker before the commit
+    engine.relay().flush()
+
+    [message] = published(redis_client, queue)
+    assert message == {"jobs": [str(row.id)], "db": "default", "attempt": 0}
+    row.refresh_from_db()
+    assert row.published_at is not None
+
+
+def test_a_rolled_back_transaction_leaves_no_row_and_no_message(
+    engine: CeleryEngine, queue: str, book: Book, redis_client: redis.Redis
+) -> None:
+    events.handle_event(events.PostRecordUpdate[Book], background=True)(on_book)
+
+    def write_then_fail() -> None:
+        with transaction.atomic():
+            book.save()
+            raise RuntimeError("abort")
+
+    with pytest.raises(RuntimeError, match="abort"):
+        write_then_fail()
+    engine.relay().flush()
+
+    assert not BackgroundJob.objects.exists()
+    assert published(redis_client, queue) == []
+
+
+def test_canvas_cores_own_rows_emit_no_record_events(engine: CeleryEngine, book: Book) -> None:
+    """A background handler of every creation would otherwise enqueue a job for each job, without end."""
+    seen: list[type[Any]] = []
+    events.handle_event(events.PostRecordCreate)(lambda event: seen.append(type(event.record)))
+    events.handle_event(events.PostRecordCreate, background=True)(on_any_creation)
+
+    with transaction.atomic():
+        Author.objects.create(name="Ursula K. Le Guin")
+    engine.relay().flush()
+
+    assert seen == [Author]
+    assert BackgroundJob.objects.count() == 1
+
+
+def test_the_recovery_relay_publishes_what_was_left_once(
+    engine: CeleryEngine, queue: str, book: Book, redis_client: redis.Redis
+) -> None:
+    events.handle_event(events.PostRecordUpdate[Book], background=True)(on_book)
+    down = CeleryEngine(make_app("redis://127.0.0.1:1/0", queue))  # the broker is down at the commit
+    background.use_engine(down)
+    with transaction.atomic():
+        book.save()
+    down.relay().flush()
+    assert published(redis_client, queue) == []
+
+    assert _outbox.relay_pending(engine.publish_ids, older_than=0) == 1
+    assert _outbox.relay_pending(engine.publish_ids, older_than=0) == 0
+    [message] = published(redis_client, queue)
+    assert message["jobs"] == [str(BackgroundJob.objects.get().id)]
+
+
+def test_several_relays_publish_each_job_once(engine: CeleryEngine, queue: str, redis_client: redis.Redis) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("SELECT ... FOR UPDATE SKIP LOCKED needs PostgreSQL (the PostgreSQL run covers this)")
+    from django.utils import timezone
+
+    jobs: list[dict[str, Any]] = [
+        {"id": uuid.uuid4(), "handler": "h", "event_type": "e", "payload": {"v": 1}, "created_at": timezone.now()}
+        for _ in range(300)
+    ]
+    _outbox._insert(BackgroundJob, "default", jobs)
+
+    def relay() -> None:
+        try:
+            _outbox.relay_pending(engine.publish_ids, older_than=0, batch_size=20)
+        finally:
+            connection.close()
+
+    relays = [threading.Thread(target=relay) for _ in range(3)]
+    for thread in relays:
+        thread.start()
+    for thread in relays:
+        thread.join()
+
+    ids = [job_id for message in published(redis_client, queue) for job_id in message["jobs"]]
+    assert sorted(ids) == sorted(str(job["id"]) for job in jobs)
+
+
+class Login(events.Event):
+    user: str
+    password: SecretStr
+
+
+class Visit(events.Event):
+    path: str
+
+
+def on_login(event: Login) -> None:
+    pass
+
+
+def on_visit(event: Visit) -> None:
+    pass
+
+
+def test_an_event_with_secrets_goes_through_the_outbox_even_outside_a_transaction(
+    engine: CeleryEngine, queue: str, redis_client: redis.Redis
+) -> None:
+    events.handle_event(Login, background=True)(on_login)
+
+    events.emit_event(Login, user="ada", password=SecretStr("hunter2-secret"))
+    engine.relay().flush()
+
+    [message] = published(redis_client, queue)
+    assert set(message) == {"jobs", "db", "attempt"}
+    assert "hunter2" not in " ".join(map(str, redis_client.lrange(queue, 0, -1)))
+    assert BackgroundJob.objects.get().payload["fields"]["password"] == "hunter2-secret"
+
+
+def test_an_event_without_secrets_outside_a_transaction_is_published_signed(
+    engine: CeleryEngine, queue: str, redis_client: redis.Redis
+) -> None:
+    events.handle_event(Visit, background=True)(on_visit)
+
+    events.emit_event(Visit, path="/books")
+
+    [message] = published(redis_client, queue)
+    assert set(message) == {"job", "sig", "attempt"}
+    assert not BackgroundJob.objects.exists()
