@@ -90,7 +90,13 @@ def test_auto_is_the_console_on_a_terminal_and_json_elsewhere() -> None:
     assert json.loads(pipe.getvalue())["event"] == "A setting was changed."
 
 
-def test_json_lines_carry_the_fields_as_values() -> None:
+def test_json_lines_carry_the_fields_as_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Other tests (Django set-ups among them) may have left these loggers quieted: start them as new.
+    for name in ("django", "django.request"):
+        monkeypatch.setattr(logging.getLogger(name), "disabled", False)
+        monkeypatch.setattr(logging.getLogger(name), "propagate", True)
+        monkeypatch.setattr(logging.getLogger(name), "level", logging.NOTSET)
+        logging.getLogger(name).setLevel(logging.NOTSET)  # also clears the loggers' isEnabledFor caches
     stream = io.StringIO()
     canvas_logging.configure("json", stream=stream)
     _log_a_change()

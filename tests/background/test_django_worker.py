@@ -283,8 +283,10 @@ def test_a_job_that_keeps_killing_its_worker_is_dead_lettered(django_worker: Wor
 
     letter = letter_for(django_worker, lambda letter: "ended its worker process" in letter["reason"], "for kills")
     assert letter["handler"] == "tests.background.djangoapp.handlers:misbehave"
-    # Three deliveries ended the worker (one may have been lost before the handler started); no fourth ran it.
-    assert 2 <= int(django_worker.redis.get(django_worker.key("poison-attempts", token)) or 0) <= 3
+    # Three deliveries ended the worker; no fourth ran it. Under load a broker may count a delivery to a
+    # worker process that dies (killed by the previous run) before starting the handler, so the handler
+    # itself ran one to three times.
+    assert 1 <= int(django_worker.redis.get(django_worker.key("poison-attempts", token)) or 0) <= 3
     drain(django_worker)  # the worker still works
 
 
