@@ -387,3 +387,19 @@ def test_otel_reports_the_handlers_own_exception_even_if_its_str_fails() -> None
     assert data is not None
     names = {m.name for r in data.resource_metrics for s in r.scope_metrics for m in s.metrics}
     assert {"canvas.events.handler.duration", "canvas.events.handler_failures"} <= names
+
+
+# -- 8. clear errors --------------------------------------------------------------------------------
+
+
+def test_a_background_handler_of_handler_failed_is_refused_saying_what_to_do_instead() -> None:
+    import canvas_core.background  # noqa: F401  # plugs background handlers in
+
+    with pytest.raises(TypeError, match="HandlerFailed cannot go to a background handler") as raised:
+        events.handle_event(events.HandlerFailed, background=True)(report_on_a_worker)
+    assert "JSON-compatible" not in str(raised.value)
+    assert "emit an event of your own" in str(raised.value)
+
+
+def report_on_a_worker(event: events.HandlerFailed) -> None:
+    pass

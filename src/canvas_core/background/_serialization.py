@@ -31,7 +31,7 @@ from pydantic.errors import PydanticInvalidForJsonSchema, PydanticUserError
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import PydanticSerializationError, core_schema, to_jsonable_python
 
-from canvas_core.events import Event, PostRecordDelete, PreRecordDelete
+from canvas_core.events import Event, HandlerFailed, PostRecordDelete, PreRecordDelete
 from canvas_core.events._generics import event_type_matches
 
 __all__ = [
@@ -339,6 +339,13 @@ def _key(key: object) -> str:
 def check_serializable(event_type: type[Event]) -> None:
     """Raise :class:`EventNotSerializable` unless every field of ``event_type`` can travel as JSON."""
     origin = event_type.__pydantic_generic_metadata__["origin"] or event_type
+    if issubclass(origin, HandlerFailed):
+        raise EventNotSerializable(
+            "HandlerFailed cannot go to a background handler: it carries the live handler, its exception and "
+            "traceback, which no worker can receive. Register a plain handler of HandlerFailed and, if the work "
+            "must run on a worker, have it emit an event of your own with the data the worker needs (the error's "
+            "type and message, say), handled with background=True"
+        )
     if origin.__module__ == "__main__" or "<" in origin.__qualname__:
         raise EventNotSerializable(
             f"the event class {origin.__qualname__} cannot be found by a worker: background handling needs "
