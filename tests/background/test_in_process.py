@@ -148,7 +148,7 @@ def test_handlers_a_worker_cannot_import_are_rejected_at_registration() -> None:
 def test_events_that_cannot_travel_are_rejected_at_registration() -> None:
     with pytest.raises(TypeError, match=r"WithCallback cannot .* field .callback. has a type JSON cannot carry"):
         events.handle_event(WithCallback, background=True)(remember)
-    with pytest.raises(TypeError, match="HandlerFailed cannot be copied"):
+    with pytest.raises(TypeError, match="HandlerFailed cannot go to a background handler"):
         events.handle_event(events.HandlerFailed, background=True)(remember)
 
 
@@ -344,3 +344,31 @@ class WithHiddenField(events.Event):
 def test_events_with_secrets_are_recognised(event_type: type[events.Event], secret: bool) -> None:
     """Those never travel in a broker message: with Django they go through the outbox even outside a transaction."""
     assert has_secrets(event_type) is secret
+
+
+contexts: list[dict[str, object]] = []
+
+
+def remember_context(event: Order) -> None:
+    contexts.append(events.current_context().as_dict())
+
+
+def test_the_emission_context_travels_with_the_job() -> None:
+    engine = Recorded()
+    background.use_engine(engine)
+    events.handle_event(Order, background=True)(remember_context)
+    with events.context(actor="auth.user:9", reason="refund", extra={"tenant": "t1"}):
+        events.emit_event(Order, number=1)
+    [job] = engine
+    travelled = Job.from_payload(json.loads(json.dumps(job.to_payload())))  # as the outbox row or message holds it
+    background.run_job(travelled)  # outside the emitter's block, as a worker runs it
+    assert contexts == [{"actor": "auth.user:9", "reason": "refund", "extra": {"tenant": "t1"}}]
+    assert not events.current_context()
+
+
+def test_a_job_without_a_context_or_with_a_forged_one_runs_in_an_empty_or_cleaned_one() -> None:
+    payload = Job.for_event("tests.background.test_in_process:remember_context", Order, Order(number=2)).to_payload()
+    del payload["context"]  # written before the context travelled
+    assert Job.from_payload(payload).context == {}
+    payload["context"] = {"actor": ["not", "a", "string"], "reason": "ok", "extra": {"k": 1}}
+    assert Job.from_payload(payload).context == {"reason": "ok"}

@@ -6,8 +6,11 @@ import asyncio
 import inspect
 import logging
 import threading
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Protocol
 
+from canvas_core.events import EmissionContext
+from canvas_core.events._context import restored_context
 from canvas_core.events._reporting import report_failure
 
 from ._registrations import rebuild
@@ -53,7 +56,8 @@ def run_job(job: Job) -> None:
     if handler is None or event is None:
         return
     try:
-        result = handler(event)
+        with job_context(job):
+            result = handler(event)
         if inspect.isawaitable(result):
             try:
                 loop = asyncio.get_running_loop()
@@ -89,11 +93,19 @@ def load_job(job: Job) -> tuple[Any, Any]:
         return None, None
 
 
-def call_handler(handler: Any, event: Any) -> None:
-    """Call a background handler; an ``async def`` one runs on its own event loop."""
-    result = handler(event)
-    if inspect.isawaitable(result):
-        asyncio.run(_await(result))
+def call_handler(handler: Any, event: Any, job: Job | None = None) -> None:
+    """Call a background handler (in ``job``'s emission context); an ``async def`` one runs on its own loop."""
+    with job_context(job):
+        result = handler(event)
+        if inspect.isawaitable(result):
+            asyncio.run(_await(result))
+
+
+def job_context(job: Job | None) -> AbstractContextManager[None]:
+    """The emission context the job was emitted in, restored for its handler (nothing to restore: none)."""
+    if job is None or not job.context:
+        return nullcontext()
+    return restored_context(EmissionContext.from_dict(job.context))
 
 
 async def _await(awaitable: Any) -> None:

@@ -31,7 +31,7 @@ from pydantic.errors import PydanticInvalidForJsonSchema, PydanticUserError
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import PydanticSerializationError, core_schema, to_jsonable_python
 
-from canvas_core.events import Event, HandlerFailed, PostRecordDelete, PreRecordDelete
+from canvas_core.events import EmissionContext, Event, HandlerFailed, PostRecordDelete, PreRecordDelete, current_context
 from canvas_core.events._generics import event_type_matches
 
 __all__ = [
@@ -93,6 +93,8 @@ class Job:
     """The key that marks a record's place in :attr:`fields`."""
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     """Unique id of the job: workers record finished ids, and dead letters keep it."""
+    context: dict[str, Any] = field(default_factory=dict)
+    """The emitter's :func:`canvas_core.events.context` (strings only); the worker runs the handler in it."""
 
     @classmethod
     def for_event(cls, handler: str, registered_for: type[Event], event: Event) -> Job:
@@ -134,6 +136,7 @@ class Job:
             fields=fields,
             records=tuple(records),
             marker=marker if records else "",
+            context=current_context().as_dict(),
         )
 
     def to_payload(self) -> dict[str, Any]:
@@ -147,6 +150,7 @@ class Job:
             "fields": self.fields,
             "records": list(self.records),
             "marker": self.marker,
+            "context": self.context,
         }
 
     @classmethod
@@ -163,6 +167,8 @@ class Job:
                 records=tuple(payload["records"]),
                 marker=payload["marker"],
                 id=payload["id"],
+                # Jobs written before the context travelled have none; whatever it holds, only strings are kept.
+                context=EmissionContext.from_dict(payload.get("context") or {}).as_dict(),
             )
         except (KeyError, TypeError):
             raise JobRejected("the job payload lacks a field a job has") from None

@@ -273,7 +273,7 @@ class CeleryEngine:
             self._dead_letter(job, f"the job could not be rebuilt: {describe_error(exc)}")
             return False
         try:
-            call_handler(handler, event)
+            call_handler(handler, event, job)
         except BaseException as caught:  # SystemExit & co. too: ending the worker would loop the delivery
             failure = caught if isinstance(caught, Exception) else _exited(caught)
             if attempt < self.retries:
