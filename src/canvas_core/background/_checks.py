@@ -18,17 +18,9 @@ BROKER_SETTINGS = ("CELERY_BROKER_URL", "BROKER_URL")
 
 
 def _background_handlers() -> list[Any]:
-    from canvas_core.events._dispatch import registry
+    from ._handler import registered_background_handlers
 
-    from ._handler import BackgroundHandler
-
-    return [
-        runner
-        for by_origin in registry.snapshot().values()
-        for handlers in by_origin.values()
-        for runner in handlers.values()
-        if isinstance(runner, BackgroundHandler)
-    ]
+    return list(registered_background_handlers())
 
 
 @checks.register()

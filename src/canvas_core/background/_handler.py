@@ -14,7 +14,7 @@ from canvas_core.events._adapters import HandlerAdapter
 from canvas_core.events._reporting import report_failure
 
 from ._engine import current_engine
-from ._serialization import EventNotSerializable, Job, check_serializable, handler_name
+from ._serialization import EventNotSerializable, Job, check_serializable, handler_name, schema_nodes
 
 __all__ = ["BackgroundHandler"]
 
@@ -35,7 +35,7 @@ class BackgroundHandler(HandlerAdapter):
     def for_registration(cls, event_type: type[Event], handler: Callable[[Any], object]) -> BackgroundHandler:
         """Check that a worker can call ``handler`` for ``event_type``; raise :class:`TypeError` saying why not."""
         name = handler_name(handler)
-        for other in _registered_background_handlers():
+        for other in registered_background_handlers():
             if other.name == name and other.handler is not handler:
                 raise TypeError(
                     f"another function named {name} is already a background handler: a worker could not tell them "
@@ -87,21 +87,11 @@ def has_secrets(event_type: type[Event]) -> bool:
     ``Field(repr=False)`` one, anywhere in its schema."""
     if any(not field.repr for field in event_type.model_fields.values()):
         return True
-    pending: list[object] = [event_type.__pydantic_core_schema__]
-    seen: set[int] = set()
-    while pending:
-        node = pending.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, dict):
-            # SecretStr and SecretBytes are classes; Secret[T] shows as pydantic's secret serializer.
-            function = getattr(node.get("function"), "__name__", "") if node.get("type") == "function-plain" else ""
-            if _is_secret_class(node.get("cls")) or function.startswith("_serialize_secret"):
-                return True
-            pending.extend(node.values())
-        elif isinstance(node, list | tuple):
-            pending.extend(node)
+    for node in schema_nodes(event_type):
+        # SecretStr and SecretBytes are classes; Secret[T] shows as pydantic's secret serializer.
+        function = getattr(node.get("function"), "__name__", "") if node.get("type") == "function-plain" else ""
+        if _is_secret_class(node.get("cls")) or function.startswith("_serialize_secret"):
+            return True
     return False
 
 
@@ -112,7 +102,7 @@ def _is_secret_class(cls: object) -> bool:
     return isinstance(cls, type) and issubclass(cls, SecretStr | SecretBytes | Secret)
 
 
-def _registered_background_handlers() -> list[BackgroundHandler]:
+def registered_background_handlers() -> list[BackgroundHandler]:
     from canvas_core.events._dispatch import registry
 
     return [

@@ -396,7 +396,15 @@ class _RecordsAsReferences(GenerateJsonSchema):
 @functools.cache
 def record_models(event_class: type[Event]) -> frozenset[type[Any]]:
     """The Django models ``event_class`` declares in its fields: the only ones a job's records may be."""
-    found: set[type[Any]] = set()
+    return frozenset(
+        node["cls"]
+        for node in schema_nodes(event_class)
+        if node.get("type") == "is-instance" and _is_django_model_class(node.get("cls"))
+    )
+
+
+def schema_nodes(event_class: type[Event]) -> Iterator[dict[str, Any]]:
+    """Every dict node of ``event_class``'s pydantic core schema, each once (schemas share nodes)."""
     pending: list[object] = [event_class.__pydantic_core_schema__]
     seen: set[int] = set()
     while pending:
@@ -405,12 +413,10 @@ def record_models(event_class: type[Event]) -> frozenset[type[Any]]:
             continue
         seen.add(id(node))
         if isinstance(node, dict):
-            if node.get("type") == "is-instance" and _is_django_model_class(node.get("cls")):
-                found.add(node["cls"])
+            yield node
             pending.extend(node.values())
         elif isinstance(node, list | tuple):
             pending.extend(node)
-    return frozenset(found)
 
 
 def _reference(value: Any) -> dict[str, Any]:
