@@ -31,7 +31,7 @@ __all__ = ["CanvasCorePlugin", "__version__", "plugin"]
 
 # Part of mypy's cache key (see report_config_data): bump it whenever the
 # plugin's logic changes, so that no result computed by an older one is reused.
-__version__: Final = "1.3.0"
+__version__: Final = "1.4.0"
 
 
 class CanvasCorePlugin(Plugin):
