@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import uuid
 
 import pytest
+from pydantic import SecretStr
 
 from canvas_core import background, events
+from canvas_core.background import Job, _signing
+from canvas_core.background._serialization import handler_name
 from canvas_core.background.celery import CeleryEngine
 
 from . import handlers
@@ -70,3 +74,31 @@ def test_an_event_survives_a_worker_process_killed_mid_task(engine: CeleryEngine
     finished_by = int(celery_worker.wait_json("done", token, timeout=60))
     assert finished_by != pid
     assert celery_worker.redis.get(celery_worker.key("attempts", token)) == "2"
+
+
+def test_a_job_with_secrets_sent_without_the_outbox_is_sealed_and_arrives_intact(
+    engine: CeleryEngine, celery_worker: Worker
+) -> None:
+    token = _token()
+    event = handlers.Credentials(token=token, password=SecretStr("hunter2-secret"), pin="4321")
+    job = Job.for_event(handler_name(handlers.record_credentials), handlers.Credentials, event)
+    message = engine._signed(job)
+    assert set(message) == {"sealed", "attempt"}
+    body = json.dumps(message)
+    assert "hunter2-secret" not in body
+    assert "4321" not in body
+    assert token not in body  # the whole job is sealed, not only the secret fields
+
+    engine.enqueue(job)  # as a process without Django publishes it
+
+    assert celery_worker.wait_json("credentials", token) == {"password": "hunter2-secret", "pin": "4321"}
+
+
+def test_a_tampered_sealed_message_is_rejected(engine: CeleryEngine) -> None:
+    event = handlers.Credentials(token=_token(), password=SecretStr("s"), pin="1")
+    message = engine._signed(Job.for_event(handler_name(handlers.record_credentials), handlers.Credentials, event))
+    sealed = message["sealed"]
+    forged = {**message, "sealed": sealed[:-6] + ("A" if sealed[-6] != "A" else "B") + sealed[-5:]}
+    assert _signing.unseal(forged["sealed"]) is None
+    assert _signing.unseal(sealed) is not None
+    assert _signing.unseal(12) is None

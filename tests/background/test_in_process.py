@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field, Secret, SecretStr
 
 from canvas_core import background, events
 from canvas_core.background import Job
-from canvas_core.background._handler import has_secrets
+from canvas_core.background._serialization import has_secrets
 
 
 class Order(events.Event):

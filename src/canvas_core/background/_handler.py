@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import sys
 from collections.abc import Callable
 from functools import partial
@@ -14,7 +13,7 @@ from canvas_core.events._adapters import HandlerAdapter
 from canvas_core.events._reporting import report_failure
 
 from ._engine import current_engine
-from ._serialization import EventNotSerializable, Job, check_serializable, handler_name, schema_nodes
+from ._serialization import EventNotSerializable, Job, check_serializable, handler_name, has_secrets
 
 __all__ = ["BackgroundHandler"]
 
@@ -79,27 +78,6 @@ class BackgroundHandler(HandlerAdapter):
             current_engine().enqueue(job)
         except Exception as exc:  # the commit is done; report rather than raise into the committer
             report_failure(event, None, self, exc)
-
-
-@functools.cache
-def has_secrets(event_type: type[Event]) -> bool:
-    """Whether ``event_type`` has a secret field (``SecretStr``, ``SecretBytes``, ``Secret[...]``) or a
-    ``Field(repr=False)`` one, anywhere in its schema."""
-    if any(not field.repr for field in event_type.model_fields.values()):
-        return True
-    for node in schema_nodes(event_type):
-        # SecretStr and SecretBytes are classes; Secret[T] shows as pydantic's secret serializer.
-        function = getattr(node.get("function"), "__name__", "") if node.get("type") == "function-plain" else ""
-        if _is_secret_class(node.get("cls")) or function.startswith("_serialize_secret"):
-            return True
-    return False
-
-
-def _is_secret_class(cls: object) -> bool:
-    from pydantic import SecretBytes, SecretStr
-    from pydantic.types import Secret
-
-    return isinstance(cls, type) and issubclass(cls, SecretStr | SecretBytes | Secret)
 
 
 def registered_background_handlers() -> list[BackgroundHandler]:

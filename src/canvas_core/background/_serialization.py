@@ -95,6 +95,9 @@ class Job:
     """Unique id of the job: workers record finished ids, and dead letters keep it."""
     context: dict[str, Any] = field(default_factory=dict)
     """The emitter's :func:`canvas_core.events.context` (strings only); the worker runs the handler in it."""
+    sealed: bool = False
+    """The event has secret or ``repr=False`` fields: a message carrying the job itself must be encrypted.
+    Not part of the payload (how the job travels, not what it is)."""
 
     @classmethod
     def for_event(cls, handler: str, registered_for: type[Event], event: Event) -> Job:
@@ -137,6 +140,7 @@ class Job:
             records=tuple(records),
             marker=marker if records else "",
             context=current_context().as_dict(),
+            sealed=has_secrets(event_class),
         )
 
     def to_payload(self) -> dict[str, Any]:
@@ -520,3 +524,24 @@ def _is_django_model(value: object) -> bool:
 def _is_django_model_class(cls: object) -> bool:
     models = sys.modules.get("django.db.models")
     return models is not None and isinstance(cls, type) and issubclass(cls, models.Model)
+
+
+@functools.cache
+def has_secrets(event_type: type[Event]) -> bool:
+    """Whether ``event_type`` has a secret field (``SecretStr``, ``SecretBytes``, ``Secret[...]``) or a
+    ``Field(repr=False)`` one, anywhere in its schema."""
+    if any(not field.repr for field in event_type.model_fields.values()):
+        return True
+    for node in schema_nodes(event_type):
+        # SecretStr and SecretBytes are classes; Secret[T] shows as pydantic's secret serializer.
+        function = getattr(node.get("function"), "__name__", "") if node.get("type") == "function-plain" else ""
+        if _is_secret_class(node.get("cls")) or function.startswith("_serialize_secret"):
+            return True
+    return False
+
+
+def _is_secret_class(cls: object) -> bool:
+    from pydantic import SecretBytes, SecretStr
+    from pydantic.types import Secret
+
+    return isinstance(cls, type) and issubclass(cls, SecretStr | SecretBytes | Secret)

@@ -1,4 +1,10 @@
-"""HMAC signatures for jobs that travel in the broker message itself (published outside a transaction).
+"""Signing and sealing jobs that travel in the broker message itself (published outside the outbox).
+
+A job without secrets travels as its JSON with an HMAC signature: workers
+reject unsigned or altered ones. A job of an event with secret or
+``repr=False`` fields is *sealed* instead: encrypted and authenticated with
+Fernet (AES-128-CBC and HMAC-SHA256, from ``cryptography``), so that the broker
+and anyone reading its queues see no value of it.
 
 The key comes from the environment variable ``CANVAS_BACKGROUND_KEY``, else
 from the Django setting of the same name, else is derived from Django's
@@ -16,7 +22,7 @@ import os
 import sys
 from typing import Any
 
-__all__ = ["KEY_VARIABLE", "SigningKeyMissing", "sign", "signing_key", "verify"]
+__all__ = ["KEY_VARIABLE", "SigningKeyMissing", "seal", "sign", "signing_key", "unseal", "verify"]
 
 KEY_VARIABLE = "CANVAS_BACKGROUND_KEY"
 
@@ -62,3 +68,32 @@ def verify(text: object, signature: object) -> bool:
     if not isinstance(text, str) or not isinstance(signature, str):
         return False
     return hmac.compare_digest(sign(text), signature)
+
+
+def _fernet() -> Any:
+    import base64
+
+    from cryptography.fernet import Fernet
+
+    # A key of its own, derived from the signing key: a signature never doubles as an encryption key.
+    derived = hmac.new(signing_key(), b"canvas-core sealed background jobs", hashlib.sha256).digest()
+    return Fernet(base64.urlsafe_b64encode(derived))
+
+
+def seal(text: str) -> str:
+    """``text`` encrypted and authenticated, as a string for the message."""
+    token: bytes = _fernet().encrypt(text.encode())
+    return token.decode("ascii")
+
+
+def unseal(token: object) -> str | None:
+    """The text :func:`seal` sealed, or ``None`` for anything else (forged, altered, another key)."""
+    from cryptography.fernet import InvalidToken
+
+    if not isinstance(token, str):
+        return None
+    try:
+        text: bytes = _fernet().decrypt(token.encode("ascii"))
+    except (InvalidToken, UnicodeEncodeError, ValueError):
+        return None
+    return text.decode()

@@ -25,6 +25,7 @@ redelivered job whose handler succeeded does not run again.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 import threading
@@ -150,6 +151,8 @@ class CeleryEngine:
 
     def _signed(self, job: Job, attempt: int = 0) -> dict[str, Any]:
         text = _signing.canonical(job.to_payload())
+        if job.sealed:  # secrets or repr=False fields: the broker must not see the values
+            return {"sealed": _signing.seal(text), "attempt": attempt}
         return {"job": text, "sig": _signing.sign(text), "attempt": attempt}
 
     def _send(self, message: dict[str, Any], *, what: str, countdown: float | None = None) -> None:
@@ -171,15 +174,19 @@ class CeleryEngine:
             attempt = self.retries  # a forged count buys no extra runs
         if isinstance(message, dict) and "jobs" in message:
             self._run_outbox_jobs(message, attempt)
-        elif isinstance(message, dict) and "job" in message:
-            if not _signing.verify(message.get("job"), message.get("sig")):
+        elif isinstance(message, dict) and ("job" in message or "sealed" in message):
+            sealed = "sealed" in message
+            text = _signing.unseal(message.get("sealed")) if sealed else message.get("job")
+            if text is None or (not sealed and not _signing.verify(text, message.get("sig"))):
                 self._dead_letter(None, "the message is unsigned or its signature does not match", trusted=False)
                 return
             try:
-                job = Job.from_payload(_json_loads(message["job"]))
+                job = Job.from_payload(_json_loads(text))
             except JobRejected as exc:
                 self._dead_letter(None, describe_error(exc), trusted=False)
                 return
+            if sealed:  # a retry must travel sealed too
+                job = dataclasses.replace(job, sealed=True)
             self._run_jobs([job], attempt, database=self._ledger_database())
         else:
             self._dead_letter(None, "the message is not a canvas-core job message", trusted=False)
