@@ -44,11 +44,8 @@ def _extend_path() -> None:
 _extend_path()
 
 
-@nox.session
-@nox.parametrize(("python", "django"), COMBINATIONS)
-def matrix(session: nox.Session, django: str) -> None:
-    """Run the test suite on one Python with one Django series."""
-    environment = {"UV_PROJECT_ENVIRONMENT": str(session.virtualenv.location)}
+def _install_locked(session: nox.Session) -> None:
+    """Install the locked dependencies (uv.lock, every extra and group) into the session's environment."""
     session.run_install(
         "uv",
         "sync",
@@ -57,8 +54,15 @@ def matrix(session: nox.Session, django: str) -> None:
         "--all-groups",
         "--quiet",
         f"--python={session.virtualenv.location}",
-        env=environment,
+        env={"UV_PROJECT_ENVIRONMENT": str(session.virtualenv.location)},
     )
+
+
+@nox.session
+@nox.parametrize(("python", "django"), COMBINATIONS)
+def matrix(session: nox.Session, django: str) -> None:
+    """Run the test suite on one Python with one Django series."""
+    _install_locked(session)
     session.install(DJANGO_REQUIREMENT[django])
     session.run("python", "-c", "import sys, django; print('Python', sys.version, '/ Django', django.__version__)")
     session.run("python", "-m", "pytest", *session.posargs)
@@ -205,17 +209,7 @@ def django_suite(session: nox.Session) -> None:
     import socket
     import tarfile
 
-    environment = {"UV_PROJECT_ENVIRONMENT": str(session.virtualenv.location)}
-    session.run_install(
-        "uv",
-        "sync",
-        "--locked",
-        "--all-extras",
-        "--all-groups",
-        "--quiet",
-        f"--python={session.virtualenv.location}",
-        env=environment,
-    )
+    _install_locked(session)
     version = session.run("python", "-c", "import django; print(django.__version__)", silent=True)
     assert isinstance(version, str)
     version = version.strip()
