@@ -5,7 +5,8 @@ instance and sends no signal. For a model whose update events are handled,
 the wrapper here turns it into:
 
 1. one SELECT of the matched rows, locked (``SELECT ... FOR UPDATE`` where the
-   database has it), that also computes every new value: expressions
+   database has it, in key order so that overlapping updates queue rather
+   than deadlock), that also computes every new value: expressions
    (``F("n") + 1``, ``Case``, subqueries) are selected as annotations, so the
    diff holds the results the UPDATE is about to store;
 2. ``PreRecordUpdate`` for each row (the record as it is stored, the diff);
@@ -118,7 +119,9 @@ def update_with_events(
         }
         if annotations:
             selected = selected.annotate(**annotations)
-        records = list(selected.order_by())
+        # Lock in key order: two concurrent update() calls over overlapping rows then queue behind each
+        # other instead of deadlocking (in physical order, each could hold a row the other needs next).
+        records = list(selected.order_by("pk"))
         if not records:
             return 0
 
