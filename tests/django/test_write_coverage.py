@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 from django.db import connection, transaction
 from django.db.models import Case, F, OuterRef, Subquery, Value, When
+from django.db.models.signals import post_init
 from django.test.utils import CaptureQueriesContext
 
 from canvas_core import events
-from tests.testapp.models import Article, Author, Book, Counter, Tag
+from tests.testapp.models import Article, Author, Book, Counter, Restaurant, Tag
 
 from .conftest import Recorder
 
@@ -116,6 +117,54 @@ def test_values_and_only_querysets_are_covered(recorder: Recorder) -> None:
     Counter.objects.only("name").update(count=2)
     Counter.objects.values("pk").update(count=3)
     assert recorder.diffs() == [{"count": (1, 2)}, {"count": (2, 3)}]
+
+
+def test_records_are_those_loading_the_rows_gives_and_save_after_it_diffs_from_the_stored_row(
+    recorder: Recorder,
+) -> None:
+    ada, grace = Author.objects.create(name="Ada"), Author.objects.create(name="Grace")
+    Book.objects.create(title="x", author=ada, metadata={"tags": ["a"]})
+    recorder.listen(Book, events.PostRecordUpdate)
+    Book.objects.update(title="y", author=grace)
+    (record,) = [item.record for item in recorder.seen]
+    loaded = Book.objects.get()
+    attnames = [field.attname for field in Book._meta.concrete_fields]
+    assert [getattr(record, a) for a in attnames] == [getattr(loaded, a) for a in attnames]
+    assert (record._state.adding, record._state.db) == (False, "default")
+    assert not Book.author.is_cached(record)
+    assert record.author == grace  # the related object loads on access, as on a loaded record
+    recorder.clear()
+    record.metadata["tags"].append("b")  # an in-place change of a container is a change
+    record.save()
+    assert recorder.diffs() == [{"metadata": ({"tags": ["a"]}, {"tags": ["a", "b"]})}]
+
+
+def test_models_with_init_receivers_get_their_records_built_by_django(recorder: Recorder) -> None:
+    Counter.objects.create(name="a", count=1)
+    initialised: list[Any] = []
+
+    def on_init(sender: type[Counter], instance: Counter, **kwargs: Any) -> None:
+        initialised.append(instance)
+
+    post_init.connect(on_init, sender=Counter)
+    try:
+        recorder.listen(Counter, events.PostRecordUpdate)
+        Counter.objects.update(count=2)
+    finally:
+        post_init.disconnect(on_init, sender=Counter)
+    assert [item.record for item in recorder.seen] == [initialised[-1]]
+    assert recorder.seen[0].record is initialised[-1]
+
+
+def test_multi_table_children_update_fields_of_both_tables(recorder: Recorder) -> None:
+    first = Restaurant.objects.create(name="Luigi", serves_pizza=False)
+    Restaurant.objects.create(name="Mario", serves_pizza=True)
+    recorder.listen(Restaurant, events.PostRecordUpdate)
+    assert Restaurant.objects.filter(name="Luigi").update(name="Luigi's", serves_pizza=True) == 1
+    assert [(item.record.pk, item.diff) for item in recorder.seen] == [
+        (first.pk, {"name": ("Luigi", "Luigi's"), "serves_pizza": (False, True)})
+    ]
+    assert sorted(Restaurant.objects.values_list("name", "serves_pizza")) == [("Luigi's", True), ("Mario", True)]
 
 
 def test_unwired_models_run_djangos_update_untouched() -> None:
