@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.db import connection, transaction
 from django.db.models import Case, F, OuterRef, Subquery, Value, When
-from django.db.models.signals import post_init
+from django.db.models.signals import m2m_changed, post_init
 from django.test.utils import CaptureQueriesContext
 
 from canvas_core import events
@@ -289,6 +289,74 @@ def test_the_reverse_side_changes_the_declaring_records(recorder: Recorder) -> N
         (first.pk, ((tag.pk,), ())),
         (second.pk, ((tag.pk,), ())),
     ]
+
+
+def test_rows_of_an_auto_created_through_table_get_create_and_delete_events(
+    article_and_tags: tuple[Article, list[Tag]],
+) -> None:
+    article, (t0, t1, t2) = article_and_tags
+    through = Article.tags.through
+    assert not m2m_changed.has_listeners(through)  # nothing handled: Django's fast add, no signal
+    seen: list[tuple[str, int, int, int | None]] = []
+
+    def remember(event: Any) -> None:
+        kind = type(event).__pydantic_generic_metadata__["origin"].__name__
+        seen.append((kind, event.record.article_id, event.record.tag_id, event.record.pk))
+
+    kinds = (events.PreRecordCreate, events.PostRecordCreate, events.PreRecordDelete, events.PostRecordDelete)
+    for kind in kinds:
+        events.handle_event(kind, origin=through)(remember)
+
+    def taken() -> list[tuple[str, int, int, int | None]]:
+        taken, seen[:] = list(seen), []
+        return taken
+
+    a = article.pk
+    article.tags.add(t1, t0)
+    rows = dict(through.objects.values_list("tag_id", "pk"))
+    assert taken() == [
+        ("PreRecordCreate", a, t0.pk, None),
+        ("PreRecordCreate", a, t1.pk, None),
+        ("PostRecordCreate", a, t0.pk, rows[t0.pk]),
+        ("PostRecordCreate", a, t1.pk, rows[t1.pk]),
+    ]
+    article.tags.add(t0)  # there already: no row inserted, no event
+    assert taken() == []
+    t2.articles.add(article)  # the reverse side
+    rows = dict(through.objects.values_list("tag_id", "pk"))
+    assert taken() == [("PreRecordCreate", a, t2.pk, None), ("PostRecordCreate", a, t2.pk, rows[t2.pk])]
+    article.tags.remove(t0)
+    assert taken() == [("PreRecordDelete", a, t0.pk, rows[t0.pk]), ("PostRecordDelete", a, t0.pk, rows[t0.pk])]
+    article.tags.set([t2, t0])  # overlap: t1 removed, t0 added, t2 kept
+    events_of_set = taken()
+    added = through.objects.get(tag_id=t0.pk).pk
+    assert events_of_set == [
+        ("PreRecordDelete", a, t1.pk, rows[t1.pk]),
+        ("PostRecordDelete", a, t1.pk, rows[t1.pk]),
+        ("PreRecordCreate", a, t0.pk, None),
+        ("PostRecordCreate", a, t0.pk, added),
+    ]
+    t2.articles.clear()  # the reverse side: only this tag's row goes
+    assert taken() == [("PreRecordDelete", a, t2.pk, rows[t2.pk]), ("PostRecordDelete", a, t2.pk, rows[t2.pk])]
+    article.tags.clear()
+    assert taken() == [("PreRecordDelete", a, t0.pk, added), ("PostRecordDelete", a, t0.pk, added)]
+    assert not through.objects.exists()
+    events.remove_handler(remember)
+    assert not m2m_changed.has_listeners(through)  # Django's fast add again
+
+
+def test_through_rows_and_their_owner_both_report_one_add(
+    recorder: Recorder, article_and_tags: tuple[Article, list[Tag]]
+) -> None:
+    article, (t0, _, _) = article_and_tags
+    recorder.listen(Article, events.PostRecordUpdate)
+    recorder.listen(Article.tags.through, events.PostRecordCreate)
+    article.tags.add(t0)
+    assert [(item.kind, type(item.record)) for item in recorder.seen] == [
+        ("PostRecordCreate", Article.tags.through),
+        ("PostRecordUpdate", Article),
+    ]
+    assert recorder.seen[1].diff == {"tags": ((), (t0.pk,))}
 
 
 # -- cascaded field updates ---------------------------------------------------------------------------
