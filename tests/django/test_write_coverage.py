@@ -201,6 +201,33 @@ def test_a_pre_handlers_change_to_the_record_is_reported_not_silently_dropped(
     assert "renamed" not in caplog.text
 
 
+def test_what_a_pre_handler_changed_in_place_is_still_a_change_for_a_later_save(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ada = Author.objects.create(name="Ada")
+    Book.objects.create(title="x", author=ada, metadata={"n": 1})
+    records: list[Book] = []
+
+    @events.handle_event(events.PreRecordUpdate[Book])
+    def touch(event: events.PreRecordUpdate[Book]) -> None:
+        event.record.metadata["n"] = 2  # not written by update(): warned about
+
+    @events.handle_event(events.PostRecordUpdate[Book])
+    def keep(event: events.PostRecordUpdate[Book]) -> None:
+        records.append(event.record)
+
+    with caplog.at_level(logging.WARNING, "canvas_core.django"):
+        Book.objects.update(title="y")
+    assert "changed metadata of testapp.Book" in caplog.text
+    assert Book.objects.values_list("title", "metadata").get() == ("y", {"n": 1})
+    (record,) = records
+    changes: list[dict[str, tuple[Any, Any]]] = []
+    events.handle_event(events.PostRecordUpdate[Book])(lambda event: changes.append(dict(event.diff)))
+    record.save()  # the record's stored values are the row's: the handler's change is one
+    assert changes[-1] == {"metadata": ({"n": 1}, {"n": 2})}
+    assert Book.objects.values_list("title", "metadata").get() == ("y", {"n": 2})
+
+
 def test_a_rolled_back_update_leaves_the_rows_and_post_events_ran_inside_it(recorder: Recorder) -> None:
     Counter.objects.create(name="a", count=1)
     recorder.listen(Counter, events.PostRecordUpdate)

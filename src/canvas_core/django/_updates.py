@@ -209,18 +209,23 @@ def _store_new_values(
     positions: Sequence[int],
 ) -> None:
     """Give the records Pre handlers saw the values now stored (what those handlers changed stays)."""
+    containers = set(hooks.containers)
+    plain = not any(field.attname in containers for field, _ in fields)
     for record, row in zip(records, new_rows, strict=True):
         state = record.__dict__
-        new: dict[str, Any] = {}
         for (field, _), position in zip(fields, positions, strict=True):
-            attname = field.attname
-            new[attname] = state[attname] = row[position]
+            state[field.attname] = row[position]
             if isinstance(field, ForeignObject):
                 record._state.fields_cache.pop(field.name, None)  # a cached related object is stale now
-        # The values kept at load (before any handler could change a container in place), updated.
-        stored = _wiring._stored(state)
-        stored.update(_wiring._capture(hooks, new))
-        state[_wiring.STORED] = stored
+        kept = state.get(_wiring.STORED)
+        if plain and type(kept) is tuple and len(kept) == len(_EMPTY_ROW):
+            # The row kept at load, with the new values: its copies of containers (none of them written
+            # here) were made before any handler could change one in place.
+            state[_wiring.STORED] = (kept[0], row, kept[2], kept[3])
+        else:
+            stored = _wiring._stored(state)
+            stored.update(_wiring._capture(hooks, {field.attname: state[field.attname] for field, _ in fields}))
+            state[_wiring.STORED] = stored
 
 
 def _record_builder(model: type[Model], using: str, attnames: list[str]) -> Callable[[Sequence[Any]], Model]:
@@ -268,6 +273,7 @@ def _record_builder(model: type[Model], using: str, attnames: list[str]) -> Call
 # What a field's attribute on the model class may be for the shortcut: nothing, or a descriptor whose
 # __set__ (if any) only stores the value (a foreign key's drops a cached related object: there is none).
 _PLAIN_ATTRIBUTES = (type(None), DeferredAttribute, ForeignKeyDeferredAttribute)
+_EMPTY_ROW: _wiring.LoadedRow = ((), (), (), b"")  # the shape of what from_db keeps
 
 
 class _KeyIn(Lookup):
