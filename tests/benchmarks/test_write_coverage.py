@@ -6,7 +6,7 @@ CANVAS_TEST_DATABASE=postgres and CANVAS_TEST_POSTGRES_URL for PostgreSQL)::
     .venv/bin/python -m pytest tests/benchmarks/test_write_coverage.py -o addopts="" \\
         --ds=tests.benchmarks.settings -s -p no:randomly
 
-Each measurement runs in interleaved rounds, each round inside its own
+Each measurement runs in interleaved rounds (CANVAS_BENCH_ROUNDS, default 15), each round inside its own
 transaction (its COMMIT included), and is printed as best and median with
 their ratio to plain Django; the interleaving keeps ratios meaningful on a busy
 machine.
@@ -14,6 +14,7 @@ machine.
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from collections.abc import Callable, Iterator
@@ -33,7 +34,7 @@ from .benchapp.models import CanvasRow, PlainRow, Row, handled
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ROWS = 1_000
-ROUNDS = 15
+ROUNDS = int(os.environ.get("CANVAS_BENCH_ROUNDS", "15"))
 RELATED = 100
 
 
