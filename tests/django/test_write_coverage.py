@@ -12,7 +12,7 @@ from django.db.models.signals import m2m_changed, post_init
 from django.test.utils import CaptureQueriesContext
 
 from canvas_core import events
-from tests.testapp.models import Article, Author, Book, Counter, Restaurant, Tag
+from tests.testapp.models import Article, Author, Book, Counter, Membership, Restaurant, Tag
 
 from .conftest import Recorder
 
@@ -165,6 +165,15 @@ def test_multi_table_children_update_fields_of_both_tables(recorder: Recorder) -
         (first.pk, {"name": ("Luigi", "Luigi's"), "serves_pizza": (False, True)})
     ]
     assert sorted(Restaurant.objects.values_list("name", "serves_pizza")) == [("Luigi's", True), ("Mario", True)]
+
+
+def test_models_with_a_composite_primary_key(recorder: Recorder) -> None:
+    Membership.objects.create(group=1, member=2, role="old")
+    Membership.objects.create(group=1, member=3, role="kept")
+    recorder.listen(Membership, events.PostRecordUpdate)
+    assert Membership.objects.filter(member=2).update(role="new") == 1
+    assert [(item.record.pk, item.diff) for item in recorder.seen] == [((1, 2), {"role": ("old", "new")})]
+    assert sorted(Membership.objects.values_list("member", "role")) == [(2, "new"), (3, "kept")]
 
 
 def test_unwired_models_run_djangos_update_untouched() -> None:

@@ -172,8 +172,12 @@ def update_with_events(
 
         pk_field = meta.pk
         assert pk_field is not None
-        pk_position = attnames.index(pk_field.attname)
-        pks = [row[pk_position] for row in old_rows]
+        if pk_field.column is not None:
+            pk_position = attnames.index(pk_field.attname)
+            pks = [row[pk_position] for row in old_rows]
+        else:  # a composite key: tuples of its fields' values
+            positions = [attnames.index(field.attname) for field in pk_field.fields]
+            pks = [tuple(row[position] for position in positions) for row in old_rows]
         # The caller's queryset, restricted to the rows read: values may refer to its annotations.
         restricted = queryset.using(using)
         count = 0
