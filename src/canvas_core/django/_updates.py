@@ -157,7 +157,7 @@ def update_with_events(
             new_rows.append(tuple(new_row))
             diffs.append(diff)
 
-        build = _record_builder(model, using, attnames)
+        build = _record_builder(model, hooks, using, attnames)
         records: list[Model] | None = None
         if hooks.pre_update is not None:
             records = [build(row) for row in old_rows]
@@ -232,19 +232,20 @@ def _store_new_values(
             state[_wiring.STORED] = stored
 
 
-def _record_builder(model: type[Model], using: str, attnames: list[str]) -> Callable[[Sequence[Any]], Model]:
+def _record_builder(
+    model: type[Model], hooks: _wiring.ModelHooks, using: str, attnames: list[str]
+) -> Callable[[Sequence[Any]], Model]:
     """A function building a record of ``model`` from a row of all its concrete fields, as loaded from ``using``.
 
     It is ``from_db``, or, where that is the same, a shortcut past ``Model.__init__`` (most of the cost
     of a record): for a model with no ``__init__`` or ``from_db`` of its own, no ``pre_init`` or
-    ``post_init`` receiver and no field whose attribute does something when set.
+    ``post_init`` receiver and no field whose attribute does something when set. Either way the record
+    keeps the row as its stored values, as loading it does.
     """
-    hooks = _wiring._tracked.get(model)
 
     def from_db(row: Sequence[Any]) -> Model:
         record = model.from_db(using, attnames, row)
-        if hooks is not None:
-            record.__dict__[_wiring.STORED] = hooks.loaded_row(attnames, row)
+        record.__dict__[_wiring.STORED] = hooks.loaded_row(attnames, row)
         return record
 
     if (
@@ -267,8 +268,7 @@ def _record_builder(model: type[Model], using: str, attnames: list[str]) -> Call
         values = record.__dict__
         values["_state"] = state
         values.update(zip(names, row, strict=True))
-        if hooks is not None:
-            values[_wiring.STORED] = hooks.loaded_row(attnames, row)
+        values[_wiring.STORED] = hooks.loaded_row(attnames, row)
         return record
 
     return shortcut
