@@ -1,4 +1,4 @@
-"""Update events for many-to-many changes: ``add``, ``remove``, ``set`` and ``clear``, from either side.
+"""Events for many-to-many changes: ``add``, ``remove``, ``set`` and ``clear``, from either side.
 
 A many-to-many relation belongs to the model that declares the
 ``ManyToManyField``: when ``book.tags.add(t)`` or ``tag.book_set.add(b)``
@@ -10,7 +10,8 @@ not change (adding what is there already) get no event.
 Django's ``m2m_changed`` signal says what is about to change; the relation's
 rows are read from the through table before and after (one query each), in
 the caller's transaction. The receivers are connected only for through models
-whose declaring model has handled update events.
+whose declaring model has handled update events, or which are handled
+themselves (below).
 
 Rows of a through model you declare (``through=Membership``) are records like
 any other: their create and delete events fire from the writes Django makes
@@ -18,8 +19,10 @@ for them. The rows of a table Django creates by itself for a plain
 ``ManyToManyField`` are written without signals (inserted with conflicts
 ignored, deleted without ``pre_delete``/``post_delete``): when that through
 model is handled, their create and delete events are emitted here, from the
-same ``m2m_changed`` signals (one more query per change: the inserted rows'
-keys, or the rows about to be deleted and then those gone).
+same ``m2m_changed`` signals (the inserted rows' keys read back in one query;
+the rows about to be deleted read in one, and those gone in another). The
+mirrored rows of a symmetrical relation to self are written with no signal at
+all, and have no events.
 """
 
 from __future__ import annotations
