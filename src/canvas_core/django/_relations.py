@@ -109,7 +109,7 @@ def _on_m2m_changed(
         return
     owner_model = _declaring_model(field)
     hooks = _wiring._tracked.get(owner_model)
-    row_hooks = _row_hooks(sender, using)
+    row_hooks = _row_hooks(sender)
     key = (sender, id(instance), action.partition("_")[2])
     stack = _pending.stack
     if action.startswith("pre_"):
@@ -158,7 +158,7 @@ def _on_m2m_changed(
                 _deliver(hooks.post_update, owner, field, before, after, using)
 
 
-def _row_hooks(through: type[Model], using: str) -> _wiring.ModelHooks | None:
+def _row_hooks(through: type[Model]) -> _wiring.ModelHooks | None:
     """The hooks of an auto-created through model, whose rows' create and delete events are emitted here."""
     hooks = _wiring._hooks.get(through)
     if hooks is None or not through._meta.auto_created:
