@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 from django.db import connection, transaction
 from django.db.models import Case, F, OuterRef, Subquery, Value, When
+from django.db.models.signals import m2m_changed, post_init
 from django.test.utils import CaptureQueriesContext
 
 from canvas_core import events
-from tests.testapp.models import Article, Author, Book, Counter, Tag
+from tests.testapp.models import Article, Author, Book, Counter, Membership, Restaurant, Tag
 
 from .conftest import Recorder
 
@@ -118,6 +119,63 @@ def test_values_and_only_querysets_are_covered(recorder: Recorder) -> None:
     assert recorder.diffs() == [{"count": (1, 2)}, {"count": (2, 3)}]
 
 
+def test_records_are_those_loading_the_rows_gives_and_save_after_it_diffs_from_the_stored_row(
+    recorder: Recorder,
+) -> None:
+    ada, grace = Author.objects.create(name="Ada"), Author.objects.create(name="Grace")
+    Book.objects.create(title="x", author=ada, metadata={"tags": ["a"]})
+    recorder.listen(Book, events.PostRecordUpdate)
+    Book.objects.update(title="y", author=grace)
+    (record,) = [item.record for item in recorder.seen]
+    loaded = Book.objects.get()
+    attnames = [field.attname for field in Book._meta.concrete_fields]
+    assert [getattr(record, a) for a in attnames] == [getattr(loaded, a) for a in attnames]
+    assert (record._state.adding, record._state.db) == (False, "default")
+    assert not Book.author.is_cached(record)
+    assert record.author == grace  # the related object loads on access, as on a loaded record
+    recorder.clear()
+    record.metadata["tags"].append("b")  # an in-place change of a container is a change
+    record.save()
+    assert recorder.diffs() == [{"metadata": ({"tags": ["a"]}, {"tags": ["a", "b"]})}]
+
+
+def test_models_with_init_receivers_get_their_records_built_by_django(recorder: Recorder) -> None:
+    Counter.objects.create(name="a", count=1)
+    initialised: list[Any] = []
+
+    def on_init(sender: type[Counter], instance: Counter, **kwargs: Any) -> None:
+        initialised.append(instance)
+
+    post_init.connect(on_init, sender=Counter)
+    try:
+        recorder.listen(Counter, events.PostRecordUpdate)
+        Counter.objects.update(count=2)
+    finally:
+        post_init.disconnect(on_init, sender=Counter)
+    assert [item.record for item in recorder.seen] == [initialised[-1]]
+    assert recorder.seen[0].record is initialised[-1]
+
+
+def test_multi_table_children_update_fields_of_both_tables(recorder: Recorder) -> None:
+    first = Restaurant.objects.create(name="Luigi", serves_pizza=False)
+    Restaurant.objects.create(name="Mario", serves_pizza=True)
+    recorder.listen(Restaurant, events.PostRecordUpdate)
+    assert Restaurant.objects.filter(name="Luigi").update(name="Luigi's", serves_pizza=True) == 1
+    assert [(item.record.pk, item.diff) for item in recorder.seen] == [
+        (first.pk, {"name": ("Luigi", "Luigi's"), "serves_pizza": (False, True)})
+    ]
+    assert sorted(Restaurant.objects.values_list("name", "serves_pizza")) == [("Luigi's", True), ("Mario", True)]
+
+
+def test_models_with_a_composite_primary_key(recorder: Recorder) -> None:
+    Membership.objects.create(group=1, member=2, role="old")
+    Membership.objects.create(group=1, member=3, role="kept")
+    recorder.listen(Membership, events.PostRecordUpdate)
+    assert Membership.objects.filter(member=2).update(role="new") == 1
+    assert [(item.record.pk, item.diff) for item in recorder.seen] == [((1, 2), {"role": ("old", "new")})]
+    assert sorted(Membership.objects.values_list("member", "role")) == [(2, "new"), (3, "kept")]
+
+
 def test_unwired_models_run_djangos_update_untouched() -> None:
     Counter.objects.create(name="a")
     with CaptureQueriesContext(connection) as queries:
@@ -150,6 +208,33 @@ def test_a_pre_handlers_change_to_the_record_is_reported_not_silently_dropped(
     assert Counter.objects.get().name == "a"
     assert "changed name of testapp.Counter records during QuerySet.update()" in caplog.text
     assert "renamed" not in caplog.text
+
+
+def test_what_a_pre_handler_changed_in_place_is_still_a_change_for_a_later_save(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ada = Author.objects.create(name="Ada")
+    Book.objects.create(title="x", author=ada, metadata={"n": 1})
+    records: list[Book] = []
+
+    @events.handle_event(events.PreRecordUpdate[Book])
+    def touch(event: events.PreRecordUpdate[Book]) -> None:
+        event.record.metadata["n"] = 2  # not written by update(): warned about
+
+    @events.handle_event(events.PostRecordUpdate[Book])
+    def keep(event: events.PostRecordUpdate[Book]) -> None:
+        records.append(event.record)
+
+    with caplog.at_level(logging.WARNING, "canvas_core.django"):
+        Book.objects.update(title="y")
+    assert "changed metadata of testapp.Book" in caplog.text
+    assert Book.objects.values_list("title", "metadata").get() == ("y", {"n": 1})
+    (record,) = records
+    changes: list[dict[str, tuple[Any, Any]]] = []
+    events.handle_event(events.PostRecordUpdate[Book])(lambda event: changes.append(dict(event.diff)))
+    record.save()  # the record's stored values are the row's: the handler's change is one
+    assert changes[-1] == {"metadata": ({"n": 1}, {"n": 2})}
+    assert Book.objects.values_list("title", "metadata").get() == ("y", {"n": 2})
 
 
 def test_a_rolled_back_update_leaves_the_rows_and_post_events_ran_inside_it(recorder: Recorder) -> None:
@@ -240,6 +325,74 @@ def test_the_reverse_side_changes_the_declaring_records(recorder: Recorder) -> N
         (first.pk, ((tag.pk,), ())),
         (second.pk, ((tag.pk,), ())),
     ]
+
+
+def test_rows_of_an_auto_created_through_table_get_create_and_delete_events(
+    article_and_tags: tuple[Article, list[Tag]],
+) -> None:
+    article, (t0, t1, t2) = article_and_tags
+    through = Article.tags.through
+    assert not m2m_changed.has_listeners(through)  # nothing handled: Django's fast add, no signal
+    seen: list[tuple[str, int, int, int | None]] = []
+
+    def remember(event: Any) -> None:
+        kind = type(event).__pydantic_generic_metadata__["origin"].__name__
+        seen.append((kind, event.record.article_id, event.record.tag_id, event.record.pk))
+
+    kinds = (events.PreRecordCreate, events.PostRecordCreate, events.PreRecordDelete, events.PostRecordDelete)
+    for kind in kinds:
+        events.handle_event(kind, origin=through)(remember)
+
+    def taken() -> list[tuple[str, int, int, int | None]]:
+        taken, seen[:] = list(seen), []
+        return taken
+
+    a = article.pk
+    article.tags.add(t1, t0)
+    rows = dict(through.objects.values_list("tag_id", "pk"))
+    assert taken() == [
+        ("PreRecordCreate", a, t0.pk, None),
+        ("PreRecordCreate", a, t1.pk, None),
+        ("PostRecordCreate", a, t0.pk, rows[t0.pk]),
+        ("PostRecordCreate", a, t1.pk, rows[t1.pk]),
+    ]
+    article.tags.add(t0)  # there already: no row inserted, no event
+    assert taken() == []
+    t2.articles.add(article)  # the reverse side
+    rows = dict(through.objects.values_list("tag_id", "pk"))
+    assert taken() == [("PreRecordCreate", a, t2.pk, None), ("PostRecordCreate", a, t2.pk, rows[t2.pk])]
+    article.tags.remove(t0)
+    assert taken() == [("PreRecordDelete", a, t0.pk, rows[t0.pk]), ("PostRecordDelete", a, t0.pk, rows[t0.pk])]
+    article.tags.set([t2, t0])  # overlap: t1 removed, t0 added, t2 kept
+    events_of_set = taken()
+    added = through.objects.get(tag_id=t0.pk).pk
+    assert events_of_set == [
+        ("PreRecordDelete", a, t1.pk, rows[t1.pk]),
+        ("PostRecordDelete", a, t1.pk, rows[t1.pk]),
+        ("PreRecordCreate", a, t0.pk, None),
+        ("PostRecordCreate", a, t0.pk, added),
+    ]
+    t2.articles.clear()  # the reverse side: only this tag's row goes
+    assert taken() == [("PreRecordDelete", a, t2.pk, rows[t2.pk]), ("PostRecordDelete", a, t2.pk, rows[t2.pk])]
+    article.tags.clear()
+    assert taken() == [("PreRecordDelete", a, t0.pk, added), ("PostRecordDelete", a, t0.pk, added)]
+    assert not through.objects.exists()
+    events.remove_handler(remember)
+    assert not m2m_changed.has_listeners(through)  # Django's fast add again
+
+
+def test_through_rows_and_their_owner_both_report_one_add(
+    recorder: Recorder, article_and_tags: tuple[Article, list[Tag]]
+) -> None:
+    article, (t0, _, _) = article_and_tags
+    recorder.listen(Article, events.PostRecordUpdate)
+    recorder.listen(Article.tags.through, events.PostRecordCreate)
+    article.tags.add(t0)
+    assert [(item.kind, type(item.record)) for item in recorder.seen] == [
+        ("PostRecordCreate", Article.tags.through),
+        ("PostRecordUpdate", Article),
+    ]
+    assert recorder.seen[1].diff == {"tags": ((), (t0.pk,))}
 
 
 # -- cascaded field updates ---------------------------------------------------------------------------

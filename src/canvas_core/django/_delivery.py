@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.db import DatabaseError, connections
@@ -29,7 +29,7 @@ from canvas_core.events import Event, EventValidationError, emit_event
 from canvas_core.events._adapters import reject_awaitable
 from canvas_core.events._dispatch import emit_guarded
 
-__all__ = ["deliver"]
+__all__ = ["deliver", "deliver_each"]
 
 logger = logging.getLogger("canvas_core.django")
 
@@ -42,19 +42,26 @@ def deliver(event_type: type[Event], origin: type[Any], using: str, fields: dict
     integration cannot build is its own bug, never the caller's: it is logged
     at ERROR and the write goes on without it.
     """
-    fields["database"] = using
+    deliver_each(event_type, origin, using, (fields,))
+
+
+def deliver_each(event_type: type[Event], origin: type[Any], using: str, each_fields: Iterable[dict[str, Any]]) -> None:
+    """:func:`deliver` one event per item of ``each_fields``, in order (one write of many rows)."""
     connection = connections[using]
-    try:
-        if not connection.in_atomic_block:
-            emit_event(event_type, origin=origin, **fields)
-        else:
-            emit_guarded(functools.partial(_run_guarded, connection), event_type, origin, fields)
-    except EventValidationError:
-        logger.exception(
-            "canvas_core could not build %s for a write of %s; its handlers did not run",
-            event_type.__qualname__,
-            origin.__qualname__,
-        )
+    run_guarded = functools.partial(_run_guarded, connection)
+    for fields in each_fields:
+        fields["database"] = using
+        try:
+            if not connection.in_atomic_block:
+                emit_event(event_type, origin=origin, **fields)
+            else:
+                emit_guarded(run_guarded, event_type, origin, fields)
+        except EventValidationError:
+            logger.exception(
+                "canvas_core could not build %s for a write of %s; its handlers did not run",
+                event_type.__qualname__,
+                origin.__qualname__,
+            )
 
 
 class _LazySavepoint:
@@ -88,13 +95,15 @@ def _run_guarded(connection: BaseDatabaseWrapper, handler: Callable[[Any], objec
     on_commit_mark = len(connection.run_on_commit)
     doomed_before = connection.needs_rollback
     failure: Exception | None = None
-    with connection.execute_wrapper(savepoint):
-        try:
-            result = handler(event)
-            if result is not None:
-                reject_awaitable(result, handler)
-        except Exception as exc:
-            failure = exc
+    connection.execute_wrappers.append(savepoint)  # as connection.execute_wrapper() does, minus a generator
+    try:
+        result = handler(event)
+        if result is not None:
+            reject_awaitable(result, handler)
+    except Exception as exc:
+        failure = exc
+    finally:
+        connection.execute_wrappers.pop()
     sid = savepoint.sid
     if failure is None and connection.needs_rollback and not doomed_before and sid is not None:
         # The handler caught an error inside its own atomic(savepoint=False): Django marked the

@@ -11,7 +11,9 @@ the wrapper here turns it into:
    diff holds the results the UPDATE is about to store;
 2. ``PreRecordUpdate`` for each row (the record as it is stored, the diff);
 3. the UPDATE, restricted to the rows read (a row committed by someone else in
-   between is neither updated nor reported);
+   between is neither updated nor reported): on PostgreSQL ``pk = ANY(%s)`` with
+   the keys as one array, elsewhere ``pk IN (...)`` in batches of the
+   database's parameter limit;
 4. ``PostRecordUpdate`` for each row, the record now holding the new values,
 
 all in one transaction (the caller's, or one opened for it). Models nobody
@@ -24,20 +26,25 @@ database either through ``QuerySet.update()`` or through
 
 from __future__ import annotations
 
+import inspect
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from django.db import connections, transaction
-from django.db.models import ExpressionWrapper, Field, ForeignObject, Model, QuerySet
+from django.db.models import ExpressionWrapper, F, Field, ForeignObject, Lookup, Model, QuerySet
+from django.db.models.base import ModelState
+from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
+from django.db.models.query_utils import DeferredAttribute
+from django.db.models.signals import post_init, pre_init
 from django.db.models.sql import UpdateQuery
 
 from canvas_core.events._records import UpdateOperation
 
 from . import _wiring
-from ._delivery import deliver
+from ._delivery import deliver_each
 
 __all__ = ["bypassed", "install", "update_with_events"]
 
@@ -112,61 +119,176 @@ def update_with_events(
                 selected = model._base_manager.db_manager(using).filter(pk__in=selected.values("pk"))
             of = ("self",) if connection.features.has_select_for_update_of else ()
             selected = selected.select_for_update(of=of)
-        annotations = {
-            _ANNOTATION.format(i): ExpressionWrapper(value, output_field=field)
-            for i, (field, value) in enumerate(fields)
-            if hasattr(value, "resolve_expression")
-        }
+        attnames = [field.attname for field in meta.concrete_fields]
+        width = len(attnames)
+        # Per updated field: its name, its position in a row, and where its new value is: the column of
+        # its annotation (an expression, computed by the SELECT) or the stored form of the literal.
+        annotations: dict[str, ExpressionWrapper[Any]] = {}
+        changes: list[tuple[str, int, int | None, Any]] = []
+        for field, value in fields:
+            if hasattr(value, "resolve_expression"):
+                changes.append((field.name, attnames.index(field.attname), width + len(annotations), None))
+                annotations[_ANNOTATION.format(len(annotations))] = ExpressionWrapper(value, output_field=field)
+            else:
+                changes.append((field.name, attnames.index(field.attname), None, _stored_form(field, value)))
         if annotations:
             selected = selected.annotate(**annotations)
         # Lock in key order: two concurrent update() calls over overlapping rows then queue behind each
         # other instead of deadlocking (in physical order, each could hold a row the other needs next).
-        records = list(selected.order_by("pk"))
-        if not records:
+        # Tuples, not model instances: each record is built once below, from the row as stored before the
+        # UPDATE (for Pre handlers) or after it (Post only), the costly part of Model.__init__ left out.
+        rows = list(selected.order_by("pk").values_list(*attnames, *annotations))
+        if not rows:
             return 0
 
+        old_rows: list[tuple[Any, ...]] = []
+        new_rows: list[tuple[Any, ...]] = []
         diffs: list[dict[str, tuple[Any, Any]]] = []
-        new_values: list[dict[str, Any]] = []
-        for record in records:
-            state = record.__dict__
-            new: dict[str, Any] = {}
-            for i, (field, value) in enumerate(fields):
-                key = _ANNOTATION.format(i)
-                new[field.attname] = state.pop(key) if key in state else _stored_form(field, value)
-            diffs.append(
-                {
-                    field.name: (state[field.attname], new[field.attname])
-                    for field, _ in fields
-                    if state[field.attname] != new[field.attname]
-                }
-            )
-            new_values.append(new)
+        for row in rows:
+            old_row = row[:width]
+            new_row = list(old_row)
+            diff: dict[str, tuple[Any, Any]] = {}
+            for name, position, column, literal in changes:
+                new = row[column] if column is not None else literal
+                new_row[position] = new
+                if old_row[position] != new:
+                    diff[name] = (old_row[position], new)
+            old_rows.append(old_row)
+            new_rows.append(tuple(new_row))
+            diffs.append(diff)
 
+        build = _record_builder(model, hooks, using, attnames)
+        records: list[Model] | None = None
         if hooks.pre_update is not None:
+            records = [build(row) for row in old_rows]
             before = [_field_values(hooks, record) for record in records]
-            for record, diff in zip(records, diffs, strict=True):
-                deliver(hooks.pre_update, model, using, {"record": record, "diff": dict(diff), "operation": operation})
+            deliver_each(
+                hooks.pre_update,
+                model,
+                using,
+                [{"record": r, "diff": dict(d), "operation": operation} for r, d in zip(records, diffs, strict=True)],
+            )
             _warn_about_unwritten_changes(hooks, records, before, operation)
 
-        pks = [record.pk for record in records]
+        pk_field = meta.pk
+        assert pk_field is not None
+        if pk_field.column is not None:
+            pk_position = attnames.index(pk_field.attname)
+            pks = [row[pk_position] for row in old_rows]
+        else:  # a composite key: tuples of its fields' values
+            positions = [attnames.index(field.attname) for field in pk_field.fields]
+            pks = [tuple(row[position] for position in positions) for row in old_rows]
+        # The caller's queryset, restricted to the rows read: values may refer to its annotations.
+        restricted = queryset.using(using)
         count = 0
-        for batch in _batches(pks, connection.features.max_query_params):
-            # The caller's queryset, restricted to the rows read: values may refer to its annotations.
-            count += _django_update(queryset.using(using).filter(pk__in=batch), **values)
+        if connection.vendor == "postgresql" and pk_field.column is not None:  # one column (not a composite key)
+            # One array parameter: with one per key, Django and psycopg spend longer preparing the
+            # parameters than the server spends on the update.
+            keys = [pk_field.get_db_prep_value(pk, connection) for pk in pks]
+            count = _django_update(restricted.filter(_KeyIn(F("pk"), keys)), **values)
+        else:
+            for batch in _batches(pks, connection.features.max_query_params):
+                count += _django_update(restricted.filter(pk__in=batch), **values)
 
-        for record, diff, new in zip(records, diffs, new_values, strict=True):
-            state = record.__dict__
-            for field, _ in fields:
-                attname = field.attname
-                state[attname] = new[attname]
-                if isinstance(field, ForeignObject):
-                    record._state.fields_cache.pop(field.name, None)  # a cached related object is stale now
-            stored = _wiring._stored(state)
-            stored.update(_wiring._capture(hooks, new))
-            state[_wiring.STORED] = stored
-            if hooks.post_update is not None:
-                deliver(hooks.post_update, model, using, {"record": record, "diff": diff, "operation": operation})
+        if records is None:
+            # Only Post is handled: each record is built once, from the row as it is stored now.
+            records = [build(row) for row in new_rows]
+        else:
+            _store_new_values(hooks, records, fields, new_rows, [position for _, position, _, _ in changes])
+        if hooks.post_update is not None:
+            deliver_each(
+                hooks.post_update,
+                model,
+                using,
+                [{"record": r, "diff": d, "operation": operation} for r, d in zip(records, diffs, strict=True)],
+            )
         return count
+
+
+def _store_new_values(
+    hooks: _wiring.ModelHooks,
+    records: Sequence[Model],
+    fields: Sequence[tuple[Field[Any, Any], Any]],
+    new_rows: Sequence[tuple[Any, ...]],
+    positions: Sequence[int],
+) -> None:
+    """Give the records Pre handlers saw the values now stored (what those handlers changed stays)."""
+    containers = set(hooks.containers)
+    plain = not any(field.attname in containers for field, _ in fields)
+    for record, row in zip(records, new_rows, strict=True):
+        state = record.__dict__
+        for (field, _), position in zip(fields, positions, strict=True):
+            state[field.attname] = row[position]
+            if isinstance(field, ForeignObject):
+                record._state.fields_cache.pop(field.name, None)  # a cached related object is stale now
+        kept = state.get(_wiring.STORED)
+        if plain and type(kept) is tuple and len(kept) == len(_EMPTY_ROW):
+            # The row kept at load, with the new values: its copies of containers (none of them written
+            # here) were made before any handler could change one in place.
+            state[_wiring.STORED] = (kept[0], row, kept[2], kept[3])
+        else:
+            stored = _wiring._stored(state)
+            stored.update(_wiring._capture(hooks, {field.attname: state[field.attname] for field, _ in fields}))
+            state[_wiring.STORED] = stored
+
+
+def _record_builder(
+    model: type[Model], hooks: _wiring.ModelHooks, using: str, attnames: list[str]
+) -> Callable[[Sequence[Any]], Model]:
+    """A function building a record of ``model`` from a row of all its concrete fields, as loaded from ``using``.
+
+    It is ``from_db``, or, where that is the same, a shortcut past ``Model.__init__`` (most of the cost
+    of a record): for a model with no ``__init__`` or ``from_db`` of its own, no ``pre_init`` or
+    ``post_init`` receiver and no field whose attribute does something when set. Either way the record
+    keeps the row as its stored values, as loading it does.
+    """
+
+    def from_db(row: Sequence[Any]) -> Model:
+        record = model.from_db(using, attnames, row)
+        record.__dict__[_wiring.STORED] = hooks.loaded_row(attnames, row)
+        return record
+
+    if (
+        model.__init__ is not Model.__init__
+        or getattr(model.from_db, "__func__", None) is not getattr(Model.from_db, "__func__", None)
+        or pre_init.has_listeners(model)
+        or post_init.has_listeners(model)
+        or any(type(inspect.getattr_static(model, attname, None)) not in _PLAIN_ATTRIBUTES for attname in attnames)
+    ):
+        return from_db
+
+    new_record = object.__new__
+    names = tuple(attnames)
+
+    def shortcut(row: Sequence[Any]) -> Model:
+        record: Model = new_record(model)
+        state = ModelState()
+        state.adding = False
+        state.db = using
+        values = record.__dict__
+        values["_state"] = state
+        values.update(zip(names, row, strict=True))
+        values[_wiring.STORED] = hooks.loaded_row(attnames, row)
+        return record
+
+    return shortcut
+
+
+# What a field's attribute on the model class may be for the shortcut: nothing, or a descriptor whose
+# __set__ (if any) only stores the value (a foreign key's drops a cached related object: there is none).
+_PLAIN_ATTRIBUTES = (type(None), DeferredAttribute, ForeignKeyDeferredAttribute)
+_EMPTY_ROW: _wiring.LoadedRow = ((), (), (), b"")  # the shape of what from_db keeps
+
+
+class _KeyIn(Lookup):
+    """``lhs = ANY(%s)`` with the keys as one array (PostgreSQL)."""
+
+    lookup_name = "canvas_core_key_in"
+    prepare_rhs = False
+
+    def as_sql(self, compiler: Any, connection: Any) -> Any:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY(%s)", (*lhs_params, self.rhs)
 
 
 def _plain_rows(queryset: QuerySet[Any], using: str) -> QuerySet[Any]:

@@ -246,7 +246,7 @@ def rewire(*, force: bool = False) -> None:
     if not _installed:
         return
     with _lock:
-        models = apps.get_models()
+        models = apps.get_models(include_auto_created=True)  # the through tables of ManyToManyFields too
         _reach.clear()
         _counted_generation, registrations = registry.registrations_at()
         for registration in registrations:
@@ -341,9 +341,12 @@ def all_models_wired() -> Iterator[None]:
 
 def _connect(model: type[Model], hooks: ModelHooks | None) -> None:
     uid = "canvas_core.record_events"
+    # Django sends no delete signal for an auto-created through model (a receiver would only cost it its
+    # fast delete): _relations reports those rows' deletions.
+    signalled = hooks is not None and not model._meta.auto_created
     for signal, receiver, wanted in (
-        (pre_delete, _on_pre_delete, hooks is not None and hooks.pre_delete is not None),
-        (post_delete, _on_post_delete, hooks is not None and hooks.post_delete is not None),
+        (pre_delete, _on_pre_delete, signalled and hooks is not None and hooks.pre_delete is not None),
+        (post_delete, _on_post_delete, signalled and hooks is not None and hooks.post_delete is not None),
     ):
         if wanted:
             signal.connect(receiver, sender=model, weak=False, dispatch_uid=uid)
@@ -361,7 +364,7 @@ def _on_registration_changed(change: RegistrationChange) -> None:
     with _lock:
         if change.generation <= _counted_generation:
             return  # another thread's recount already saw it
-        models = apps.get_models()
+        models = apps.get_models(include_auto_created=True)  # the through tables of ManyToManyFields too
         if registration is None or models is not _models_seen:  # everything, or models were added since
             rewire()
             return
