@@ -156,6 +156,23 @@ def test_models_with_init_receivers_get_their_records_built_by_django(recorder: 
     assert recorder.seen[0].record is initialised[-1]
 
 
+def test_a_model_with_its_own_setattr_gets_records_built_through_it(
+    recorder: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Counter.objects.create(name="a", count=1)
+    assigned: list[str] = []
+
+    def tracking_setattr(self: Counter, name: str, value: Any) -> None:
+        assigned.append(name)
+        object.__setattr__(self, name, value)
+
+    monkeypatch.setattr(Counter, "__setattr__", tracking_setattr, raising=False)
+    recorder.listen(Counter, events.PostRecordUpdate)
+    Counter.objects.update(count=2)
+    assert recorder.seen[0].record.count == 2
+    assert "count" in assigned  # the record was built by Model.__init__, which assigns through __setattr__
+
+
 def test_multi_table_children_update_fields_of_both_tables(recorder: Recorder) -> None:
     first = Restaurant.objects.create(name="Luigi", serves_pizza=False)
     Restaurant.objects.create(name="Mario", serves_pizza=True)

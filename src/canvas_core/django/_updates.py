@@ -238,7 +238,7 @@ def _record_builder(
     """A function building a record of ``model`` from a row of all its concrete fields, as loaded from ``using``.
 
     It is ``from_db``, or, where that is the same, a shortcut past ``Model.__init__`` (most of the cost
-    of a record): for a model with no ``__init__`` or ``from_db`` of its own, no ``pre_init`` or
+    of a record): for a model with no ``__init__``, ``__setattr__`` or ``from_db`` of its own, no ``pre_init`` or
     ``post_init`` receiver and no field whose attribute does something when set. Either way the record
     keeps the row as its stored values, as loading it does.
     """
@@ -250,6 +250,7 @@ def _record_builder(
 
     if (
         model.__init__ is not Model.__init__
+        or model.__setattr__ is not Model.__setattr__
         or getattr(model.from_db, "__func__", None) is not getattr(Model.from_db, "__func__", None)
         or pre_init.has_listeners(model)
         or post_init.has_listeners(model)
