@@ -38,7 +38,8 @@ attempted it, which is then isolated and reported like any handler failure.
 """
 
 registry = Registry()
-_plans = registry.plans  # never rebound, only cleared: safe to keep a reference
+_plans = registry.plans  # never rebound, only cleared: safe to keep references
+_free = registry.free
 
 
 class _Nesting(threading.local):
@@ -87,11 +88,15 @@ def emit_event(event_type: Callable[P, E], /, origin: object = None, *args: P.ar
             f"emit_event() takes the event's fields as keyword arguments only; "
             f"got {len(args)} extra positional argument(s) for {getattr(event_type, '__qualname__', event_type)}"
         )
-    try:
+    try:  # registry.lookup, inlined: .get, not [...], as a KeyError would cost more than the lookup
         plan = _plans.get((event_type, origin))  # type: ignore[arg-type]
+        if plan is None:  # an origin without a plan of its own (see Registry.free): one more probe
+            free = _free.get(event_type)  # type: ignore[call-overload]
+            if free is not None and origin not in free[1] and not isinstance(origin, free[2]):
+                plan = free[0]
     except Exception:  # an origin that cannot be hashed
         plan = None
-    if plan is None:  # .get, not [...]: a miss that raised KeyError would cost more than the lookup
+    if plan is None:
         plan = registry.plan(event_type, origin)  # type: ignore[arg-type]
     build, handlers = plan
     try:
@@ -140,6 +145,10 @@ async def aemit_event(event_type: Callable[P, E], /, origin: object = None, *arg
     # The steps of _build_and_plan, inlined as in emit_event: this is a hot path too.
     try:
         plan = _plans.get((event_type, origin))  # type: ignore[arg-type]
+        if plan is None:
+            free = _free.get(event_type)  # type: ignore[call-overload]
+            if free is not None and origin not in free[1] and not isinstance(origin, free[2]):
+                plan = free[0]
     except Exception:  # an origin that cannot be hashed
         plan = None
     if plan is None:
@@ -204,13 +213,7 @@ def _build_and_plan(
 
     :func:`emit_event` inlines the same steps, because it is the hot path.
     """
-    try:
-        plan = _plans.get((event_type, origin))
-    except Exception:  # an origin that cannot be hashed
-        plan = None
-    if plan is None:
-        plan = registry.plan(event_type, origin)
-    build, handlers = plan
+    build, handlers = registry.lookup(event_type, origin)
     try:
         event = build(fields)
     except ValidationError as exc:
