@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from ._adapters import ASYNC_RUNS, AsyncHandler, reject_awaitable
 from ._describe import describe_callable
 from ._event import Event, EventValidationError
-from ._registry import Handler, Registration, Registry, check_fields, check_target
+from ._registry import FreePlan, Handler, Registration, Registry, check_fields, check_target
 from ._reporting import EventNestingError, HandlerFailed, log_failure, logger, report_failure
 
 __all__ = [
@@ -88,11 +88,11 @@ def emit_event(event_type: Callable[P, E], /, origin: object = None, *args: P.ar
             f"emit_event() takes the event's fields as keyword arguments only; "
             f"got {len(args)} extra positional argument(s) for {getattr(event_type, '__qualname__', event_type)}"
         )
-    try:  # registry.lookup, inlined: .get, not [...], as a KeyError would cost more than the lookup
+    try:  # Registry.lookup, inlined (.get, not [...]: a KeyError would cost more than the lookup)
         plan = _plans.get((event_type, origin))  # type: ignore[arg-type]
-        if plan is None:  # an origin without a plan of its own (see Registry.free): one more probe
-            free = _free.get(event_type)  # type: ignore[call-overload]
-            if free is not None and origin not in free[1] and not isinstance(origin, free[2]):
+        if plan is None:  # no plan of its own: is it an origin no registration is scoped to?
+            free: FreePlan | None = _free.get(event_type)  # type: ignore[call-overload]
+            if free is not None and origin not in free[1] and not (free[2] and isinstance(origin, type)):
                 plan = free[0]
     except Exception:  # an origin that cannot be hashed
         plan = None
@@ -145,9 +145,9 @@ async def aemit_event(event_type: Callable[P, E], /, origin: object = None, *arg
     # The steps of _build_and_plan, inlined as in emit_event: this is a hot path too.
     try:
         plan = _plans.get((event_type, origin))  # type: ignore[arg-type]
-        if plan is None:
-            free = _free.get(event_type)  # type: ignore[call-overload]
-            if free is not None and origin not in free[1] and not isinstance(origin, free[2]):
+        if plan is None:  # no plan of its own: is it an origin no registration is scoped to?
+            free: FreePlan | None = _free.get(event_type)  # type: ignore[call-overload]
+            if free is not None and origin not in free[1] and not (free[2] and isinstance(origin, type)):
                 plan = free[0]
     except Exception:  # an origin that cannot be hashed
         plan = None
@@ -166,6 +166,16 @@ async def aemit_event(event_type: Callable[P, E], /, origin: object = None, *arg
     level = _async_depth.get()
     if level >= MAX_NESTING_DEPTH and _too_deep(event, level):
         raise EventNestingError(event, level, MAX_NESTING_DEPTH)
+    only = handlers[0]
+    if type(only) is AsyncHandler and len(handlers) == 1:  # the usual async case, without the loop's checks
+        raised = _async_depth.set(level + 1)
+        try:
+            await only.handler(event)
+        except Exception as exc:
+            await areport_failure(event, origin, only, exc)
+        finally:
+            _async_depth.reset(raised)
+        return event  # type: ignore[return-value]
     # The depth is raised only before the first await (an async handler, a
     # failure report): only then can a nested aemit_event run in this task,
     # and an emission whose handlers are all synchronous skips the cost.

@@ -43,6 +43,9 @@ _MAX_PLANS = 4096
 _ADMIT_WHEN_FULL = 16
 
 
+# (the plan for every origin no registration is scoped to, the origins that are, whether classes are among them)
+FreePlan = tuple[Plan, Collection[object], bool]
+
 # (how to build the event, its TypeIndex (None for an unparametrized generic),
 # the plan when it is the same for every origin)
 _IndexEntry = tuple[Callable[[dict[str, Any]], Event], TypeIndex | None, Plan | None]
@@ -151,11 +154,12 @@ class Registry:
         # other origins are looked up in ``_indexes`` on each emission.
         self.plans: dict[tuple[type[Event], object], Plan] = {}
         # event type -> (its plan for every origin no registration is scoped to, the origins that
-        # are, and ``type`` if classes are among them else ``()``). Read without the lock by the
-        # dispatcher on a ``plans`` miss: an origin nobody registered for (a request, a tenant's id)
-        # costs one probe and is neither cached nor kept. Absent while instruments are installed
-        # (they wrap plans per origin) and for types some origin is compared with one by one.
-        self.free: dict[type[Event], tuple[Plan, Collection[object], type | tuple[()]]] = {}
+        # are, whether classes are among them: then class origins, matched along their MRO, get
+        # plans of their own). Read without the lock by the dispatcher on a ``plans`` miss: an
+        # origin nobody registered for (a request, a tenant's id) costs one more probe and is
+        # neither cached nor kept. Absent while instruments are installed (they wrap plans per
+        # origin) and for types whose origins are compared one by one (see TypeIndex.unusual).
+        self.free: dict[type[Event], FreePlan] = {}
         self._plan_keys: dict[type[Event], dict[tuple[type[Event], object], None]] = {}  # plans, by event type
         self._misses_when_full = itertools.count()
         self._generation = 0  # one more with each change
@@ -418,9 +422,9 @@ class Registry:
         """What an emission does: the dispatcher's lookup (which inlines it), for the other callers."""
         try:
             plan = self.plans.get((event_type, origin))
-            if plan is None:
+            if plan is None:  # no plan of its own: is it an origin no registration is scoped to?
                 free = self.free.get(event_type)
-                if free is not None and origin not in free[1] and not isinstance(origin, free[2]):
+                if free is not None and origin not in free[1] and not (free[2] and isinstance(origin, type)):
                     plan = free[0]
         except Exception:  # an origin that cannot be hashed
             plan = None
@@ -471,7 +475,7 @@ class Registry:
                     # handlers known once the event, and so its parametrized class, exists
                     entry = (build, None, (build, None))
                     if self._wrap_handlers is None:
-                        self.free[event_type] = (entry[2], (), ())
+                        self.free[event_type] = (entry[2], (), False)
                 else:
                     index = TypeIndex(matching_types(event_type, self._by_type, self._generics), self._by_type)
                     no_origin_matters = not index.pairs and self._wrap_handlers is None
@@ -485,10 +489,10 @@ class Registry:
         """Record ``plan`` as ``event_type``'s plan for every origin no registration is scoped to."""
         try:
             # an object equal to a registered class matches it too, by equality
-            scoped: Collection[object] = {**index.values, **index.classes} if index.classes else index.values
+            scoped: Collection[object] = {**index.values, **index.classes} if index.classes else index.values  # type: ignore[dict-item]
         except Exception:  # an origin whose __eq__ raises when compared with a class: no shortcut
             return
-        self.free[event_type] = (plan, scoped, type if index.classes else ())
+        self.free[event_type] = (plan, scoped, bool(index.classes))
 
     def _keep(self, event_type: type[Event], origin: object, plan: Plan) -> None:
         plans = self.plans
