@@ -128,6 +128,16 @@ def test_origins_nobody_registered_for_are_neither_cached_nor_kept(emit: str) ->
 
     emit_from(SubSite)  # a class is matched along its MRO, never by the shortcut
     assert len(scoped) == 2
+    emit_from(EqualsSite())  # not a class, but equal to one registered: reaches it by equality
+    assert len(scoped) == 3
+
+
+class EqualsSite:
+    def __hash__(self) -> int:
+        return hash(Site)
+
+    def __eq__(self, other: object) -> bool:
+        return other is Site
 
 
 # -- origins the cache must not keep ----------------------------------------------------------------
