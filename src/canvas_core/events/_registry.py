@@ -2,9 +2,11 @@
 
 Writes (register, remove) are rare and take a lock. Reads happen on every
 emission and take none: the dispatcher reads ``Registry.plans`` with a single
-dict lookup, and only a miss comes here. A miss costs hash lookups along the
-event type's MRO (see ``_index``), never a scan of the registry; a write drops
-only the plans of the event types it can reach.
+dict lookup; on a miss, ``Registry.free`` says with one more whether the origin
+is one no registration is scoped to (then the type's plan for every origin
+applies, and nothing is cached for that origin), and only the rest comes here.
+That costs hash lookups along the event type's MRO (see ``_index``), never a
+scan of the registry; a write drops only the plans of the event types it can reach.
 """
 
 from __future__ import annotations
