@@ -205,9 +205,27 @@ class EqualsA:
         return other == "a"
 
 
+class EqualsPlace:
+    """Hashable, not a class, and equal to ``Place``: reaches handlers registered with that class, by equality."""
+
+    def __hash__(self) -> int:
+        return hash(Place)
+
+    def __eq__(self, other: object) -> bool:
+        return other is Place
+
+
+class SubSubPlace(SubPlace):
+    """A class origin no registration names: matched along its MRO."""
+
+
 NAN = float("nan")
 REGISTERED_ORIGINS: list[object] = [None, "a", "b", 1, 1.0, ("t", 1), Place, SubPlace, NAN, frozenset({1})]
-EMITTED_ORIGINS: list[object] = [*REGISTERED_ORIGINS, float("nan"), True, [1], {1}, "EqualsA", "fresh object"]
+# with origins nobody registers: fresh objects and strings, classes, equal to a class, unhashable
+EMITTED_ORIGINS: list[object] = [
+    *REGISTERED_ORIGINS,
+    *(float("nan"), True, [1], {1}, "EqualsA", "fresh object", "c", SubSubPlace, int, "EqualsPlace"),
+]
 HANDLED: list[type[events.Event]] = [
     events.Event,
     Base,
@@ -241,6 +259,8 @@ def emitted_origin(choice: object) -> object:
         return EqualsA()
     if choice == "fresh object":
         return object()
+    if choice == "EqualsPlace":
+        return EqualsPlace()
     return choice
 
 

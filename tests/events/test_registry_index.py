@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import os
 import threading
@@ -44,16 +45,22 @@ def noop(event: events.Event) -> None:
 # -- invalidation --------------------------------------------------------------------------------
 
 
+class Site:
+    """A long-lived origin (a class: its plans are cached)."""
+
+
 def test_a_registration_drops_only_the_plans_of_the_types_it_reaches() -> None:
     for event_type in (Base, Child, Sibling, Other):
-        events.emit_event(event_type, origin="o")
+        events.emit_event(event_type, origin=Site)
     events.handle_event(Child)(noop)
-    assert (Child, "o") not in registry.plans
-    assert {(Base, "o"), (Sibling, "o"), (Other, "o")} <= set(registry.plans)
+    assert (Child, Site) not in registry.plans
+    assert {(Base, Site), (Sibling, Site), (Other, Site)} <= set(registry.plans)
 
     events.handle_event(Base)(noop)  # reaches Base and both subclasses
-    assert (Other, "o") in registry.plans
-    assert not {(Base, "o"), (Sibling, "o")} & set(registry.plans)
+    assert (Other, Site) in registry.plans
+    assert not {(Base, Site), (Sibling, Site)} & set(registry.plans)
+    assert Base not in registry.free
+    assert Other in registry.free
 
 
 def test_a_removal_drops_only_the_plans_it_reaches() -> None:
@@ -82,13 +89,55 @@ def test_a_parametrization_drops_the_plans_of_the_parametrizations_it_matches_co
 
 
 def test_a_full_cache_evicts_gradually() -> None:
+    events.handle_event(Other, origin=Site)(noop)  # so that each class origin may need a plan of its own
     for index in range(_registry._MAX_PLANS + 10):
-        events.emit_event(Other, origin=("tenant", index))
+        events.emit_event(Other, origin=type(f"Tenant{index}", (), {}))
     assert _registry._MAX_PLANS * 3 // 4 <= len(registry.plans) <= _registry._MAX_PLANS
     for _ in range(_registry._ADMIT_WHEN_FULL):  # an origin in use still gets in, soon
-        events.emit_event(Other, origin="newcomer")
-    assert (Other, "newcomer") in registry.plans
+        events.emit_event(Other, origin=Site)
+    assert (Other, Site) in registry.plans
     assert _registry._MAX_PLANS * 3 // 4 <= len(registry.plans) <= _registry._MAX_PLANS
+
+
+@pytest.mark.parametrize("emit", ["sync", "async"])
+def test_origins_nobody_registered_for_are_neither_cached_nor_kept(emit: str) -> None:
+    everyone: list[object] = []
+    scoped: list[object] = []
+    events.handle_event(Base)(everyone.append)
+    events.handle_event(Base, origin="tenant-7")(scoped.append)
+    events.handle_event(Base, origin=Site)(scoped.append)
+    events.emit_event(Child, origin=None)  # the usual origin stays cached
+    cached = set(registry.plans)
+    assert (Child, None) in cached
+
+    def emit_from(origin: object) -> None:
+        if emit == "sync":
+            events.emit_event(Child, origin=origin)
+        else:
+            asyncio.run(events.aemit_event(Child, origin=origin))
+
+    origins: list[object] = [f"tenant-{index}" for index in range(100)] + [("tenant", 1), 3.5, Request()]
+    for origin in origins:
+        emit_from(origin)
+    assert len(everyone) == len(origins) + 1
+    assert len(scoped) == 1  # "tenant-7" only
+    assert set(registry.plans) == cached | {(Child, "tenant-7")}
+
+    class SubSite(Site):
+        pass
+
+    emit_from(SubSite)  # a class is matched along its MRO, never by the shortcut
+    assert len(scoped) == 2
+    emit_from(EqualsSite())  # not a class, but equal to one registered: reaches it by equality
+    assert len(scoped) == 3
+
+
+class EqualsSite:
+    def __hash__(self) -> int:
+        return hash(Site)
+
+    def __eq__(self, other: object) -> bool:
+        return other is Site
 
 
 # -- origins the cache must not keep ----------------------------------------------------------------

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from ._adapters import ASYNC_RUNS, AsyncHandler, reject_awaitable
 from ._describe import describe_callable
 from ._event import Event, EventValidationError
-from ._registry import Handler, Registration, Registry, check_fields, check_target
+from ._registry import FreePlan, Handler, Registration, Registry, check_fields, check_target
 from ._reporting import EventNestingError, HandlerFailed, log_failure, logger, report_failure
 
 __all__ = [
@@ -38,7 +38,8 @@ attempted it, which is then isolated and reported like any handler failure.
 """
 
 registry = Registry()
-_plans = registry.plans  # never rebound, only cleared: safe to keep a reference
+_plans = registry.plans  # never rebound, only cleared: safe to keep references
+_free = registry.free
 
 
 class _Nesting(threading.local):
@@ -87,11 +88,15 @@ def emit_event(event_type: Callable[P, E], /, origin: object = None, *args: P.ar
             f"emit_event() takes the event's fields as keyword arguments only; "
             f"got {len(args)} extra positional argument(s) for {getattr(event_type, '__qualname__', event_type)}"
         )
-    try:
+    try:  # Registry.lookup, inlined (.get, not [...]: a KeyError would cost more than the lookup)
         plan = _plans.get((event_type, origin))  # type: ignore[arg-type]
+        if plan is None:  # no plan of its own: is it an origin no registration is scoped to?
+            free: FreePlan | None = _free.get(event_type)  # type: ignore[call-overload]
+            if free is not None and origin not in free[1] and not (free[2] and isinstance(origin, type)):
+                plan = free[0]
     except Exception:  # an origin that cannot be hashed
         plan = None
-    if plan is None:  # .get, not [...]: a miss that raised KeyError would cost more than the lookup
+    if plan is None:
         plan = registry.plan(event_type, origin)  # type: ignore[arg-type]
     build, handlers = plan
     try:
@@ -140,6 +145,10 @@ async def aemit_event(event_type: Callable[P, E], /, origin: object = None, *arg
     # The steps of _build_and_plan, inlined as in emit_event: this is a hot path too.
     try:
         plan = _plans.get((event_type, origin))  # type: ignore[arg-type]
+        if plan is None:  # no plan of its own: is it an origin no registration is scoped to?
+            free: FreePlan | None = _free.get(event_type)  # type: ignore[call-overload]
+            if free is not None and origin not in free[1] and not (free[2] and isinstance(origin, type)):
+                plan = free[0]
     except Exception:  # an origin that cannot be hashed
         plan = None
     if plan is None:
@@ -157,6 +166,16 @@ async def aemit_event(event_type: Callable[P, E], /, origin: object = None, *arg
     level = _async_depth.get()
     if level >= MAX_NESTING_DEPTH and _too_deep(event, level):
         raise EventNestingError(event, level, MAX_NESTING_DEPTH)
+    only = handlers[0]
+    if type(only) is AsyncHandler and len(handlers) == 1:  # the usual async case, without the loop's checks
+        raised = _async_depth.set(level + 1)
+        try:
+            await only.handler(event)
+        except Exception as exc:
+            await areport_failure(event, origin, only, exc)
+        finally:
+            _async_depth.reset(raised)
+        return event  # type: ignore[return-value]
     # The depth is raised only before the first await (an async handler, a
     # failure report): only then can a nested aemit_event run in this task,
     # and an emission whose handlers are all synchronous skips the cost.
@@ -204,13 +223,7 @@ def _build_and_plan(
 
     :func:`emit_event` inlines the same steps, because it is the hot path.
     """
-    try:
-        plan = _plans.get((event_type, origin))
-    except Exception:  # an origin that cannot be hashed
-        plan = None
-    if plan is None:
-        plan = registry.plan(event_type, origin)
-    build, handlers = plan
+    build, handlers = registry.lookup(event_type, origin)
     try:
         event = build(fields)
     except ValidationError as exc:

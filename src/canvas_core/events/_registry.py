@@ -2,9 +2,11 @@
 
 Writes (register, remove) are rare and take a lock. Reads happen on every
 emission and take none: the dispatcher reads ``Registry.plans`` with a single
-dict lookup, and only a miss comes here. A miss costs hash lookups along the
-event type's MRO (see ``_index``), never a scan of the registry; a write drops
-only the plans of the event types it can reach.
+dict lookup; on a miss, ``Registry.free`` says with one more whether the origin
+is one no registration is scoped to (then the type's plan for every origin
+applies, and nothing is cached for that origin), and only the rest comes here.
+That costs hash lookups along the event type's MRO (see ``_index``), never a
+scan of the registry; a write drops only the plans of the event types it can reach.
 """
 
 from __future__ import annotations
@@ -42,6 +44,9 @@ _MAX_PLANS = 4096
 # for caching on every emission, and new long-lived origins still get in.
 _ADMIT_WHEN_FULL = 16
 
+
+# (the plan for every origin no registration is scoped to, the origins that are, whether classes are among them)
+FreePlan = tuple[Plan, Collection[object], bool]
 
 # (how to build the event, its TypeIndex (None for an unparametrized generic),
 # the plan when it is the same for every origin)
@@ -150,6 +155,13 @@ class Registry:
         # Only origins that are safe to keep (see ``_keepable``) are cached;
         # other origins are looked up in ``_indexes`` on each emission.
         self.plans: dict[tuple[type[Event], object], Plan] = {}
+        # event type -> (its plan for every origin no registration is scoped to, the origins that
+        # are, whether classes are among them: then class origins, matched along their MRO, get
+        # plans of their own). Read without the lock by the dispatcher on a ``plans`` miss: an
+        # origin nobody registered for (a request, a tenant's id) costs one more probe and is
+        # neither cached nor kept. Absent while instruments are installed (they wrap plans per
+        # origin) and for types whose origins are compared one by one (see TypeIndex.unusual).
+        self.free: dict[type[Event], FreePlan] = {}
         self._plan_keys: dict[type[Event], dict[tuple[type[Event], object], None]] = {}  # plans, by event type
         self._misses_when_full = itertools.count()
         self._generation = 0  # one more with each change
@@ -323,6 +335,7 @@ class Registry:
                 for handler in handlers:
                     self._by_handler.setdefault(handler, []).append((event_type, origin, handlers))
         self._indexes.clear()
+        self.free.clear()
         self._plan_keys.clear()
         self.plans.clear()
 
@@ -331,6 +344,7 @@ class Registry:
         with self._lock:
             self._wrap_handlers = wrap
             self._indexes.clear()
+            self.free.clear()
             self._plan_keys.clear()
             self.plans.clear()
 
@@ -358,6 +372,7 @@ class Registry:
         for event_type in candidates:
             if event_type_matches(event_type, changed):
                 del indexes[event_type]
+                self.free.pop(event_type, None)
                 for key in self._plan_keys.pop(event_type, ()):
                     self.plans.pop(key, None)
 
@@ -405,8 +420,20 @@ class Registry:
         found = index.matching(origin)
         return index.everyone if found is None else found
 
+    def lookup(self, event_type: type[Event], origin: object) -> Plan:
+        """What an emission does: the dispatcher's lookup (which inlines it), for the other callers."""
+        try:
+            plan = self.plans.get((event_type, origin))
+            if plan is None:  # no plan of its own: is it an origin no registration is scoped to?
+                free = self.free.get(event_type)
+                if free is not None and origin not in free[1] and not (free[2] and isinstance(origin, type)):
+                    plan = free[0]
+        except Exception:  # an origin that cannot be hashed
+            plan = None
+        return self.plan(event_type, origin) if plan is None else plan
+
     def plan(self, event_type: type[Event], origin: object) -> Plan:
-        """Compute what an emission does (cached when ``origin`` is safe to keep)."""
+        """Compute what an emission does (cached when ``origin`` is safe to keep and needs its own plan)."""
         try:
             build, index, common = self._indexes[event_type]
         except (KeyError, TypeError):
@@ -414,13 +441,21 @@ class Registry:
         keep = _KEEPABLE_CLASSES.get(type(origin))
         if keep is None or keep is tuple:
             keep = _keepable(origin)
-        if common is not None and not keep:
+        # Only origins that can have a plan of their own are cached: classes (matched along their
+        # MRO) and origins some registration is scoped to; and None, the usual origin. Any other
+        # one gets the plan for every origin, so that one-off origins neither fill nor churn the cache.
+        if common is not None and (not keep or (origin is not None and not isinstance(origin, type))):
             return common  # the same plan for every origin
         if index is None:
             handlers = common[1] if common is not None else None
         else:
             found = index.matching(origin)
-            handlers = index.runners if found is None else ordered_runners(found)
+            if found is None:
+                handlers = index.runners
+                if origin is not None and not isinstance(origin, type):
+                    keep = False
+            else:
+                handlers = ordered_runners(found)
         wrap = self._wrap_handlers
         if wrap is not None and handlers is not None:
             handlers = wrap(origin, handlers)
@@ -441,12 +476,25 @@ class Registry:
                 if event_type.__pydantic_generic_metadata__["parameters"]:
                     # handlers known once the event, and so its parametrized class, exists
                     entry = (build, None, (build, None))
+                    if self._wrap_handlers is None:
+                        self.free[event_type] = (entry[2], (), False)
                 else:
                     index = TypeIndex(matching_types(event_type, self._by_type, self._generics), self._by_type)
                     no_origin_matters = not index.pairs and self._wrap_handlers is None
                     entry = (build, index, (build, index.runners) if no_origin_matters else None)
+                    if self._wrap_handlers is None and not index.unusual:
+                        self._free_plan(event_type, entry[2] or (build, index.runners), index)
                 self._indexes[event_type] = entry
             return entry
+
+    def _free_plan(self, event_type: type[Event], plan: Plan, index: TypeIndex) -> None:
+        """Record ``plan`` as ``event_type``'s plan for every origin no registration is scoped to."""
+        try:
+            # an object equal to a registered class matches it too, by equality
+            scoped: Collection[object] = {**index.values, **index.classes} if index.classes else index.values  # type: ignore[dict-item]
+        except Exception:  # an origin whose __eq__ raises when compared with a class: no shortcut
+            return
+        self.free[event_type] = (plan, scoped, bool(index.classes))
 
     def _keep(self, event_type: type[Event], origin: object, plan: Plan) -> None:
         plans = self.plans
@@ -463,13 +511,7 @@ class Registry:
 
     def cached_handlers(self, event_type: type[Event], origin: object) -> tuple[Handler, ...]:
         """Handlers for an already built event's class (its plan is computed when missing)."""
-        try:
-            plan = self.plans.get((event_type, origin))
-        except Exception:  # an origin that cannot be hashed
-            plan = None
-        if plan is None:
-            plan = self.plan(event_type, origin)
-        handlers = plan[1]
+        handlers = self.lookup(event_type, origin)[1]
         assert handlers is not None  # a built event's class is never an unparametrized generic
         return handlers
 
