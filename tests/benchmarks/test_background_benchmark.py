@@ -10,7 +10,13 @@ and PostgreSQL for the outbox ones). Run with:
 whose single handler runs in the background, published directly (serialize,
 sign, then enqueue through Celery). ``record-emitter`` saves a record in
 ``atomic()`` (its update event has one background handler): the job written
-to the outbox versus published directly at the commit, against no handler. ``throughput`` pushes 2,000 background events
+to the outbox versus published directly at the commit, against a no-op
+synchronous handler; ``test_record_event_in_atomic_interleaved`` runs the three
+in turn in one process and prints what each way adds (wall and CPU) and their
+ratio. The outbox ones need a database the relay thread can share: PostgreSQL
+(``CANVAS_TEST_DATABASE=postgres CANVAS_TEST_POSTGRES_URL=... -p tests.postgres``)
+or a SQLite file (``--ds=tests.benchmarks.settings`` with
+``CANVAS_BENCHMARK_SQLITE_FILE=/tmp/bench.sqlite3``). ``throughput`` pushes 2,000 background events
 through one worker process, signed messages and outbox batches, on each broker,
 and prints events per second.
 """
@@ -140,8 +146,9 @@ def test_record_event_in_atomic_interleaved(benchmark: BenchmarkFixture, celery_
     The three set-ups of :func:`test_record_event_in_atomic` run in turn, 200
     saves each per round, so that the machine's load hits them alike. Every
     save includes its transaction and COMMIT, so ``outbox - sync-handler`` and
-    ``direct-publish - sync-handler`` are what each way of enqueueing adds; the
-    CPU columns count all threads of the process, the relay's included.
+    ``direct-publish - sync-handler`` are what each way of enqueueing adds.
+    ``cpu`` counts all threads of the process (the relay's included),
+    ``emitter thread cpu`` only the thread that saves.
     """
     benchmark.group = "record-emitter"
     if connection.vendor == "sqlite" and connection.is_in_memory_db():  # type: ignore[attr-defined]
@@ -159,6 +166,7 @@ def test_record_event_in_atomic_interleaved(benchmark: BenchmarkFixture, celery_
 
     wall: dict[str, list[float]] = {"sync-handler": [], **{name: [] for name in engines}}
     cpu: dict[str, list[float]] = {name: [] for name in wall}
+    emitter_cpu: dict[str, list[float]] = {name: [] for name in wall}
 
     def run() -> None:
         for _ in range(ROUNDS):
@@ -170,11 +178,12 @@ def test_record_event_in_atomic_interleaved(benchmark: BenchmarkFixture, celery_
                     save_in_atomic()
                 engines["outbox"].relay().flush()
                 times = []
-                started_cpu = time.process_time()
+                started_cpu, started_thread = time.process_time(), time.thread_time()
                 for _ in range(SAVES_PER_ROUND):
                     started = time.perf_counter()
                     save_in_atomic()
                     times.append(time.perf_counter() - started)
+                emitter_cpu[name].append((time.thread_time() - started_thread) / SAVES_PER_ROUND)
                 engines["outbox"].relay().flush()  # the relay's work counts for this set-up
                 cpu[name].append((time.process_time() - started_cpu) / SAVES_PER_ROUND)
                 wall[name].append(statistics.median(times))
@@ -189,7 +198,7 @@ def test_record_event_in_atomic_interleaved(benchmark: BenchmarkFixture, celery_
             f"  {name:15} wall median {statistics.median(wall[name]) * 1e6:7.0f} best {min(wall[name]) * 1e6:7.0f}"
             f"   cpu median {statistics.median(cpu[name]) * 1e6:7.0f} best {min(cpu[name]) * 1e6:7.0f}"
         )
-    for measure, values in (("wall", wall), ("cpu", cpu)):
+    for measure, values in (("wall", wall), ("cpu", cpu), ("emitter thread cpu", emitter_cpu)):
         added = {name: statistics.median(values[name]) - statistics.median(values["sync-handler"]) for name in engines}
         best = {name: min(values[name]) - min(values["sync-handler"]) for name in engines}
         print(

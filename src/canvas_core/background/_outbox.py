@@ -17,6 +17,7 @@ import datetime as dt
 import functools
 import logging
 import queue
+import sys
 import threading
 import time
 import uuid
@@ -69,15 +70,27 @@ def job_database() -> str:
     return router.db_for_write(BackgroundJob) or DEFAULT_DB_ALIAS
 
 
-def _insert(model: type[Any], using: str, rows: Sequence[dict[str, Any]], *, ignore_conflicts: bool = False) -> None:
+def _insert(
+    model: type[Any],
+    using: str,
+    rows: Sequence[dict[str, Any]],
+    *,
+    ignore_conflicts: bool = False,
+    then_commit: bool = False,
+) -> bool:
     """INSERT ``rows`` (field name -> value, the model's defaults for the others) without the ORM's save.
 
     Not through ``save()`` or ``bulk_create()``: those emit canvas-core's own
     record events, and a background handler of every record's creation would
     then enqueue a job for each job, without end. It is also faster.
+
+    ``then_commit``: where the driver takes several statements in one call
+    (psycopg 3 with client-side binding, Django's default), send ``COMMIT``
+    with the INSERT, saving the commit its round trip; return whether it did
+    (the driver then knows the transaction ended, and its own commit is a no-op).
     """
     if not rows:
-        return
+        return False
     connection = connections[using]
     fields = list(model._meta.concrete_fields)
     names = ", ".join(connection.ops.quote_name(field.column) for field in fields)
@@ -93,7 +106,14 @@ def _insert(model: type[Any], using: str, rows: Sequence[dict[str, Any]], *, ign
     statement += ", ".join([f"({placeholders})"] * len(rows))
     statement += " " + (connection.ops.on_conflict_suffix_sql(fields, on_conflict, [], []) or "")
     with connection.cursor() as cursor:
-        cursor.execute(statement, values)
+        committed = then_commit and _takes_several_statements(cursor.cursor)
+        cursor.execute(statement + "; COMMIT" if committed else statement, values)
+    return committed
+
+
+def _takes_several_statements(cursor: object) -> bool:
+    psycopg = sys.modules.get("psycopg")
+    return psycopg is not None and isinstance(cursor, psycopg.ClientCursor)
 
 
 def _delete(model: type[Any], using: str, ids: Sequence[uuid.UUID]) -> int:
@@ -160,12 +180,18 @@ class StagedJob:
         self.relay.notify(self.using, str(self.row["id"]))
 
 
-def write_staged(using: str, staged: Sequence[StagedJob]) -> None:
-    """INSERT the rows of ``staged`` (few statements: as many rows in each as the database takes)."""
+def write_staged(using: str, staged: Sequence[StagedJob], *, then_commit: bool = False) -> None:
+    """INSERT the rows of ``staged`` (few statements: as many rows in each as the database takes).
+
+    ``then_commit``: the transaction's COMMIT may go with the last INSERT (see :func:`_insert`).
+    """
     connection = connections[using]
     size = max(connection.ops.bulk_batch_size(list(BackgroundJob._meta.concrete_fields), list(staged)), 1)
     for start in range(0, len(staged), size):
-        _insert(BackgroundJob, using, [job.row for job in staged[start : start + size]])
+        last = start + size >= len(staged)
+        _insert(
+            BackgroundJob, using, [job.row for job in staged[start : start + size]], then_commit=then_commit and last
+        )
     for job in staged:
         job.written = True
 
@@ -193,7 +219,7 @@ def _install_commit_hook() -> None:
             if staged:
                 # A failure propagates from commit() as a DatabaseError, on which atomic() rolls back.
                 try:
-                    write_staged(self.alias, staged)
+                    write_staged(self.alias, staged, then_commit=True)
                 except DatabaseError:
                     raise
                 except Exception as exc:
