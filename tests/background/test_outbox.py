@@ -26,6 +26,7 @@ from canvas_core.background.celery import CeleryEngine
 from canvas_core.models import BackgroundJob
 from tests.testapp.models import Author, Book
 
+from . import handlers
 from .celery_app import make_app
 from .conftest import REDIS_URL
 
@@ -167,6 +168,25 @@ def test_a_rolled_back_transaction_leaves_no_row_and_no_message(
 
     assert not BackgroundJob.objects.exists()
     assert published(redis_client, queue) == []
+
+
+def test_a_transaction_of_many_jobs_writes_them_all_in_few_statements(
+    engine: CeleryEngine, queue: str, redis_client: redis.Redis
+) -> None:
+    """More jobs than one statement may carry (SQLite: 999 variables; here at most 1,000 rows a statement)."""
+    events.handle_event(handlers.Ping, background=True)(handlers.count)
+
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        for n in range(2_500):
+            events.emit_event(handlers.Ping, token="many", n=n)
+    engine.relay().flush()
+
+    inserts = [query for query in queries.captured_queries if query["sql"].startswith("INSERT")]
+    rows_per_statement = 1000 if connection.vendor == "postgresql" else 999 // 10
+    assert len(inserts) == -(-2_500 // rows_per_statement)
+    assert BackgroundJob.objects.count() == 2_500
+    assert not BackgroundJob.objects.filter(published_at__isnull=True).exists()
+    assert sum(len(message["jobs"]) for message in published(redis_client, queue)) == 2_500
 
 
 def test_canvas_cores_own_rows_emit_no_record_events(engine: CeleryEngine, book: Book) -> None:

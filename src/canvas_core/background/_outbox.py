@@ -186,7 +186,9 @@ def write_staged(using: str, staged: Sequence[StagedJob], *, then_commit: bool =
     ``then_commit``: the transaction's COMMIT may go with the last INSERT (see :func:`_insert`).
     """
     connection = connections[using]
-    size = max(connection.ops.bulk_batch_size(list(BackgroundJob._meta.concrete_fields), list(staged)), 1)
+    # The backend's limit (SQLite: 999 variables), and never above 10,000 values a statement (PostgreSQL's
+    # server-side binding takes 65,535).
+    size = max(min(connection.ops.bulk_batch_size(list(BackgroundJob._meta.concrete_fields), list(staged)), 1000), 1)
     for start in range(0, len(staged), size):
         last = start + size >= len(staged)
         _insert(
