@@ -444,11 +444,14 @@ class Relay:
                 self._close_connections()
                 continue
             taken = [first]
-            publish_at = last_publication + self.batch_interval
+            # Sleep rather than wake for each job that comes meanwhile: every
+            # wake-up would take the GIL from the committing threads.
+            wait = last_publication + self.batch_interval - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
             while len(taken) < self._batch_size:
-                wait = publish_at - time.monotonic()
                 try:
-                    taken.append(self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait())
+                    taken.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
             last_publication = time.monotonic()
