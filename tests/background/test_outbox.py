@@ -7,6 +7,7 @@ the worker's side is tested in ``test_django_worker``.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import threading
 import uuid
@@ -15,7 +16,8 @@ from typing import Any
 
 import pytest
 import redis
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from pydantic import SecretStr
 
 from canvas_core import background, events
@@ -24,6 +26,7 @@ from canvas_core.background.celery import CeleryEngine
 from canvas_core.models import BackgroundJob
 from tests.testapp.models import Author, Book
 
+from . import handlers
 from .celery_app import make_app
 from .conftest import REDIS_URL
 
@@ -62,24 +65,91 @@ def book() -> Book:
     return Book.objects.create(title="Dune", author=Author.objects.create(name="Frank Herbert"))
 
 
-def test_the_job_is_a_row_of_the_transaction_and_published_after_the_commit(
+def test_the_jobs_are_rows_written_by_the_commit_and_published_after_it(
+    engine: CeleryEngine, queue: str, book: Book, redis_client: redis.Redis
+) -> None:
+    events.handle_event(events.PostRecordUpdate[Book], background=True)(on_book)
+
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        book.title = "Dune Messiah"
+        book.save()
+        book.title = "Children of Dune"
+        book.save()
+        assert not BackgroundJob.objects.exists()  # staged in memory until the COMMIT
+    engine.relay().flush()
+
+    # One INSERT for both jobs, inside the transaction, and no savepoint around it.
+    job_table = BackgroundJob._meta.db_table
+    writes = [sql for query in queries.captured_queries if job_table in (sql := query["sql"]) and sql[:6] != "SELECT"]
+    assert len(writes) == 1, writes
+    assert writes[0].startswith("INSERT")
+    assert not any("SAVEPOINT" in query["sql"] for query in queries.captured_queries)
+    rows = list(BackgroundJob.objects.order_by("created_at"))
+    assert len(rows) == 2
+    assert all(row.payload is not None and row.published_at is not None for row in rows)
+    messages = published(redis_client, queue)
+    assert sorted(job for message in messages for job in message["jobs"]) == sorted(str(row.id) for row in rows)
+    assert all(message["db"] == "default" and message["attempt"] == 0 for message in messages)
+
+
+def test_a_job_that_cannot_be_written_fails_the_commit_and_the_write_with_it(
+    engine: CeleryEngine, queue: str, book: Book, redis_client: redis.Redis
+) -> None:
+    """Committing the data without its job is the loss the outbox exists to prevent."""
+    events.handle_event(events.PostRecordUpdate[Book], background=True)(on_book)
+    table = connection.ops.quote_name(BackgroundJob._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE {table} RENAME TO canvas_core_backgroundjob_away")
+    book.title = "Dune Messiah"
+    try:
+        with pytest.raises(DatabaseError), transaction.atomic():
+            book.save()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ALTER TABLE canvas_core_backgroundjob_away RENAME TO {table}")
+    engine.relay().flush()
+
+    book.refresh_from_db()
+    assert book.title == "Dune"
+    assert not BackgroundJob.objects.exists()
+    assert published(redis_client, queue) == []
+
+
+def test_a_job_of_a_rolled_back_savepoint_is_not_written(
     engine: CeleryEngine, queue: str, book: Book, redis_client: redis.Redis
 ) -> None:
     events.handle_event(events.PostRecordUpdate[Book], background=True)(on_book)
 
     with transaction.atomic():
-        book.title = "Dune Messiah"
+        with contextlib.suppress(RuntimeError), transaction.atomic():
+            book.title = "Dune Messiah"
+            book.save()
+            raise RuntimeError("abort the savepoint")
+        book.title = "Children of Dune"
         book.save()
-        [row] = BackgroundJob.objects.all()
-        assert row.payload is not None
-        assert row.published_at is None
-        assert published(redis_client, queue) == []  # nothing reaches the broker before the commit
     engine.relay().flush()
 
-    [message] = published(redis_client, queue)
-    assert message == {"jobs": [str(row.id)], "db": "default", "attempt": 0}
-    row.refresh_from_db()
-    assert row.published_at is not None
+    [row] = BackgroundJob.objects.all()
+    assert row.payload is not None
+    assert row.payload["fields"]["diff"]["title"][1] == "Children of Dune"
+    assert [message["jobs"] for message in published(redis_client, queue)] == [[str(row.id)]]
+
+
+@pytest.mark.django_db
+def test_a_test_transaction_writes_its_jobs_when_its_commit_callbacks_run(
+    engine: CeleryEngine, queue: str, book: Book, redis_client: redis.Redis, django_capture_on_commit_callbacks: Any
+) -> None:
+    """In a test case's transaction, which never commits, the jobs are written when the callbacks are run."""
+    events.handle_event(events.PostRecordUpdate[Book], background=True)(on_book)
+
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        book.title = "Dune Messiah"
+        book.save()
+    engine.relay().flush()
+
+    [row] = BackgroundJob.objects.all()
+    assert row.payload is not None
+    assert [message["jobs"] for message in published(redis_client, queue)] == [[str(row.id)]]
 
 
 def test_a_rolled_back_transaction_leaves_no_row_and_no_message(
@@ -98,6 +168,25 @@ def test_a_rolled_back_transaction_leaves_no_row_and_no_message(
 
     assert not BackgroundJob.objects.exists()
     assert published(redis_client, queue) == []
+
+
+def test_a_transaction_of_many_jobs_writes_them_all_in_few_statements(
+    engine: CeleryEngine, queue: str, redis_client: redis.Redis
+) -> None:
+    """More jobs than one statement may carry (SQLite: 999 variables; here at most 1,000 rows a statement)."""
+    events.handle_event(handlers.Ping, background=True)(handlers.count)
+
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        for n in range(2_500):
+            events.emit_event(handlers.Ping, token="many", n=n)
+    engine.relay().flush()
+
+    inserts = [query for query in queries.captured_queries if query["sql"].startswith("INSERT")]
+    rows_per_statement = 1000 if connection.vendor == "postgresql" else 999 // 10
+    assert len(inserts) == -(-2_500 // rows_per_statement)
+    assert BackgroundJob.objects.count() == 2_500
+    assert not BackgroundJob.objects.filter(published_at__isnull=True).exists()
+    assert sum(len(message["jobs"]) for message in published(redis_client, queue)) == 2_500
 
 
 def test_canvas_cores_own_rows_emit_no_record_events(engine: CeleryEngine, book: Book) -> None:

@@ -10,13 +10,20 @@ and PostgreSQL for the outbox ones). Run with:
 whose single handler runs in the background, published directly (serialize,
 sign, then enqueue through Celery). ``record-emitter`` saves a record in
 ``atomic()`` (its update event has one background handler): the job written
-to the outbox versus published directly at the commit, against no handler. ``throughput`` pushes 2,000 background events
+to the outbox versus published directly at the commit, against a no-op
+synchronous handler; ``test_record_event_in_atomic_interleaved`` runs the three
+in turn in one process and prints what each way adds (wall and CPU) and their
+ratio. The outbox ones need a database the relay thread can share: PostgreSQL
+(``CANVAS_TEST_DATABASE=postgres CANVAS_TEST_POSTGRES_URL=... -p tests.postgres``)
+or a SQLite file (``--ds=tests.benchmarks.settings`` with
+``CANVAS_BENCH_SQLITE_FILE=/tmp/bench.sqlite3``). ``throughput`` pushes 2,000 background events
 through one worker process, signed messages and outbox batches, on each broker,
 and prints events per second.
 """
 
 from __future__ import annotations
 
+import statistics
 import subprocess
 import sys
 import time
@@ -33,6 +40,8 @@ from tests.background.conftest import ROOT, Worker, wait_for
 from tests.testapp.models import Author, Book
 
 THROUGHPUT_EVENTS = 2_000
+ROUNDS = 10
+SAVES_PER_ROUND = 200
 
 
 def noop(event: handlers.Ping) -> None:
@@ -128,6 +137,76 @@ def test_record_event_in_atomic(benchmark: BenchmarkFixture, celery_worker: Work
         celery_engine.relay().flush()
     finally:
         celery_worker.redis.delete(app.conf.task_default_queue)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_record_event_in_atomic_interleaved(benchmark: BenchmarkFixture, celery_worker: Worker) -> None:
+    """What the outbox adds to a save in ``atomic()`` against what a direct publish adds, in one process.
+
+    The three set-ups of :func:`test_record_event_in_atomic` run in turn, 200
+    saves each per round, so that the machine's load hits them alike. Every
+    save includes its transaction and COMMIT, so ``outbox - sync-handler`` and
+    ``direct-publish - sync-handler`` are what each way of enqueueing adds.
+    ``cpu`` counts all threads of the process (the relay's included),
+    ``emitter thread cpu`` only the thread that saves.
+    """
+    benchmark.group = "record-emitter"
+    if connection.vendor == "sqlite" and connection.is_in_memory_db():  # type: ignore[attr-defined]
+        pytest.skip("the relay thread cannot share the in-memory SQLite test database; run it on PostgreSQL")
+    app = celery_worker.app()
+    app.conf.task_default_queue = f"{celery_worker.queue}-unconsumed"
+    engines = {"outbox": CeleryEngine(app), "direct-publish": CeleryEngine(app, outbox=False)}
+    book = Book.objects.create(title="Dune", author=Author.objects.create(name="Frank Herbert"))
+    titles = iter(range(10**9))
+
+    def save_in_atomic() -> None:
+        with transaction.atomic():
+            book.title = f"Dune {next(titles)}"
+            book.save()
+
+    wall: dict[str, list[float]] = {"sync-handler": [], **{name: [] for name in engines}}
+    cpu: dict[str, list[float]] = {name: [] for name in wall}
+    emitter_cpu: dict[str, list[float]] = {name: [] for name in wall}
+
+    def run() -> None:
+        for _ in range(ROUNDS):
+            for name in wall:
+                events.remove_handler(on_book)
+                background.use_engine(engines.get(name, engines["direct-publish"]))
+                events.handle_event(events.PostRecordUpdate[Book], background=name != "sync-handler")(on_book)
+                for _ in range(20):
+                    save_in_atomic()
+                engines["outbox"].relay().flush()
+                times = []
+                started_cpu, started_thread = time.process_time(), time.thread_time()
+                for _ in range(SAVES_PER_ROUND):
+                    started = time.perf_counter()
+                    save_in_atomic()
+                    times.append(time.perf_counter() - started)
+                emitter_cpu[name].append((time.thread_time() - started_thread) / SAVES_PER_ROUND)
+                engines["outbox"].relay().flush()  # the relay's work counts for this set-up
+                cpu[name].append((time.process_time() - started_cpu) / SAVES_PER_ROUND)
+                wall[name].append(statistics.median(times))
+
+    try:
+        benchmark.pedantic(run, rounds=1, iterations=1)  # type: ignore[no-untyped-call]
+    finally:
+        celery_worker.redis.delete(app.conf.task_default_queue)
+    print(f"\n{connection.vendor}, {celery_worker.broker_url.split(':')[0]}: µs per save in atomic()")
+    for name in wall:
+        print(
+            f"  {name:15} wall median {statistics.median(wall[name]) * 1e6:7.0f} best {min(wall[name]) * 1e6:7.0f}"
+            f"   cpu median {statistics.median(cpu[name]) * 1e6:7.0f} best {min(cpu[name]) * 1e6:7.0f}"
+        )
+    for measure, values in (("wall", wall), ("cpu", cpu), ("emitter thread cpu", emitter_cpu)):
+        added = {name: statistics.median(values[name]) - statistics.median(values["sync-handler"]) for name in engines}
+        best = {name: min(values[name]) - min(values["sync-handler"]) for name in engines}
+        print(
+            f"  {measure}: outbox adds {added['outbox'] * 1e6:.0f} µs, "
+            f"direct publish {added['direct-publish'] * 1e6:.0f} µs: {added['outbox'] / added['direct-publish']:.2f}x "
+            "(best of: "
+            f"{best['outbox'] / best['direct-publish']:.2f}x)"
+        )
 
 
 def test_throughput_of_one_worker_from_the_outbox(benchmark: BenchmarkFixture, django_worker: Worker) -> None:

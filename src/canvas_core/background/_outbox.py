@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import atexit
 import datetime as dt
+import functools
 import logging
 import queue
+import sys
 import threading
 import time
 import uuid
@@ -25,7 +27,7 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, router, transaction
 from django.db.models import F
 from django.db.models.constants import OnConflict
 from django.utils import timezone
@@ -68,15 +70,27 @@ def job_database() -> str:
     return router.db_for_write(BackgroundJob) or DEFAULT_DB_ALIAS
 
 
-def _insert(model: type[Any], using: str, rows: Sequence[dict[str, Any]], *, ignore_conflicts: bool = False) -> None:
+def _insert(
+    model: type[Any],
+    using: str,
+    rows: Sequence[dict[str, Any]],
+    *,
+    ignore_conflicts: bool = False,
+    then_commit: bool = False,
+) -> bool:
     """INSERT ``rows`` (field name -> value, the model's defaults for the others) without the ORM's save.
 
     Not through ``save()`` or ``bulk_create()``: those emit canvas-core's own
     record events, and a background handler of every record's creation would
     then enqueue a job for each job, without end. It is also faster.
+
+    ``then_commit``: where the driver takes several statements in one call
+    (psycopg 3 with client-side binding, Django's default), send ``COMMIT``
+    with the INSERT, saving the commit its round trip; return whether it did
+    (the driver then knows the transaction ended, and its own commit is a no-op).
     """
     if not rows:
-        return
+        return False
     connection = connections[using]
     fields = list(model._meta.concrete_fields)
     names = ", ".join(connection.ops.quote_name(field.column) for field in fields)
@@ -92,7 +106,14 @@ def _insert(model: type[Any], using: str, rows: Sequence[dict[str, Any]], *, ign
     statement += ", ".join([f"({placeholders})"] * len(rows))
     statement += " " + (connection.ops.on_conflict_suffix_sql(fields, on_conflict, [], []) or "")
     with connection.cursor() as cursor:
-        cursor.execute(statement, values)
+        committed = then_commit and _takes_several_statements(cursor.cursor)
+        cursor.execute(statement + "; COMMIT" if committed else statement, values)
+    return committed
+
+
+def _takes_several_statements(cursor: object) -> bool:
+    psycopg = sys.modules.get("psycopg")
+    return psycopg is not None and isinstance(cursor, psycopg.ClientCursor)
 
 
 def _delete(model: type[Any], using: str, ids: Sequence[uuid.UUID]) -> int:
@@ -113,16 +134,104 @@ def _delete(model: type[Any], using: str, ids: Sequence[uuid.UUID]) -> int:
 
 
 def stage(job: Job, using: str, relay: Relay) -> None:
-    """Insert ``job`` in the current transaction of ``using``; have ``relay`` publish it once that commits."""
-    row = {
-        "id": uuid.UUID(job.id),
-        "handler": job.handler[:255],
-        "event_type": job.event_type[:500],
-        "payload": job.to_payload(),
-        "created_at": timezone.now(),
-    }
-    _insert(BackgroundJob, using, [row])
-    transaction.on_commit(lambda: relay.notify(using, job.id), using=using)
+    """Have ``job`` written to the outbox in the current transaction of ``using``; ``relay`` publishes it after.
+
+    Inside ``atomic()`` the row is not inserted at once: the job waits as an
+    ``on_commit`` callback of the connection, and every such job of the
+    transaction is inserted in one statement right before its COMMIT (see
+    :func:`_commit_writing_the_outbox`). A job staged under a savepoint that
+    rolls back is dropped with the callback, by Django; a failing INSERT fails
+    the commit, so the data is never committed without its jobs. Outside a
+    transaction (autocommit) the row is inserted at once.
+    """
+    staged = StagedJob(
+        using,
+        {
+            "id": uuid.UUID(job.id),
+            "handler": job.handler[:255],
+            "event_type": job.event_type[:500],
+            "payload": job.to_payload(),
+            "created_at": timezone.now(),
+        },
+        relay,
+    )
+    if connections[using].in_atomic_block:
+        _install_commit_hook()
+    transaction.on_commit(staged, using=using)  # in autocommit mode Django calls it at once
+
+
+class StagedJob:
+    """An outbox row that waits for its transaction's commit, as one of the connection's ``on_commit`` callbacks."""
+
+    __slots__ = ("relay", "row", "using", "written")
+
+    def __init__(self, using: str, row: dict[str, Any], relay: Relay) -> None:
+        self.using = using
+        self.row = row
+        self.relay = relay
+        self.written = False
+
+    def __call__(self) -> None:
+        """After the commit: hand the job to the relay (inserting it first where no commit did, see below)."""
+        if not self.written:
+            # Autocommit mode (Django runs the callback at once), or a test's
+            # captured on_commit callbacks of a transaction that never commits.
+            write_staged(self.using, [self])
+        self.relay.notify(self.using, str(self.row["id"]))
+
+
+def write_staged(using: str, staged: Sequence[StagedJob], *, then_commit: bool = False) -> None:
+    """INSERT the rows of ``staged`` (few statements: as many rows in each as the database takes).
+
+    ``then_commit``: the transaction's COMMIT may go with the last INSERT (see :func:`_insert`).
+    """
+    connection = connections[using]
+    # The backend's limit (SQLite: 999 variables), and never above 10,000 values a statement (PostgreSQL's
+    # server-side binding takes 65,535).
+    size = max(min(connection.ops.bulk_batch_size(list(BackgroundJob._meta.concrete_fields), list(staged)), 1000), 1)
+    for start in range(0, len(staged), size):
+        last = start + size >= len(staged)
+        _insert(
+            BackgroundJob, using, [job.row for job in staged[start : start + size]], then_commit=then_commit and last
+        )
+    for job in staged:
+        job.written = True
+
+
+_commit_hook_lock = threading.Lock()
+
+
+def _install_commit_hook() -> None:
+    """Have every COMMIT of a Django connection first insert the jobs staged in its transaction (once)."""
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
+    if getattr(BaseDatabaseWrapper.commit, "writes_the_outbox", False):
+        return
+    with _commit_hook_lock:
+        if getattr(BaseDatabaseWrapper.commit, "writes_the_outbox", False):
+            return
+        commit = BaseDatabaseWrapper.commit
+
+        @functools.wraps(commit)
+        def _commit_writing_the_outbox(self: BaseDatabaseWrapper) -> None:
+            # Django has no hook before COMMIT: the jobs of the transaction are
+            # its connection's StagedJob callbacks that are still pending (those
+            # of rolled-back savepoints and failed handlers are gone already).
+            staged = [entry[1] for entry in self.run_on_commit if type(entry[1]) is StagedJob and not entry[1].written]
+            if staged:
+                # A failure propagates from commit() as a DatabaseError, on which atomic() rolls back.
+                try:
+                    write_staged(self.alias, staged, then_commit=True)
+                except DatabaseError:
+                    raise
+                except Exception as exc:
+                    raise DatabaseError(
+                        f"canvas-core could not write the transaction's background jobs ({type(exc).__qualname__})"
+                    ) from exc
+            commit(self)
+
+        _commit_writing_the_outbox.writes_the_outbox = True  # type: ignore[attr-defined]
+        BaseDatabaseWrapper.commit = _commit_writing_the_outbox  # type: ignore[method-assign]
 
 
 def load(using: str, ids: Sequence[str]) -> dict[str, Any]:
@@ -281,10 +390,18 @@ def relay_pending(
 class Relay:
     """Publishes committed outbox jobs from a thread of this process, so that the committer does not wait.
 
-    Ids are published in batches of what accumulated meanwhile. A job whose
-    publication fails (broker down) stays in the outbox for
-    :func:`relay_pending`; so does one this process dies before publishing.
+    Ids are published in batches of what accumulated meanwhile (one message
+    and one UPDATE per batch). A job whose publication fails (broker down)
+    stays in the outbox for :func:`relay_pending`; so does one this process
+    dies before publishing. The thread keeps its database connection while
+    jobs keep coming (opening one costs more than publishing a batch) and
+    closes it after :attr:`idle_timeout` seconds without work.
     """
+
+    idle_timeout = 2.0
+    batch_interval = 0.05
+    """Seconds between the starts of two publications under load: a job committed soon after a publication
+    waits at most this long, and the jobs of that time go in one message (an idle relay publishes at once)."""
 
     def __init__(self, publish: Publish, *, batch_size: int = 200) -> None:
         self._publish = publish
@@ -292,6 +409,7 @@ class Relay:
         self._queue: queue.Queue[tuple[str, str]] = queue.Queue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._relaxed: dict[str, object] = {}  # database -> the DB-API connection made to commit without a flush
 
     def notify(self, using: str, job_id: str) -> None:
         """Publish ``job_id`` (committed on ``using``) soon."""
@@ -318,19 +436,35 @@ class Relay:
         return True
 
     def _run(self) -> None:
+        last_publication = 0.0
         while True:
-            first = self._queue.get()
+            try:
+                first = self._queue.get(timeout=self.idle_timeout if self._relaxed else None)
+            except queue.Empty:
+                self._close_connections()
+                continue
             taken = [first]
+            # Sleep rather than wake for each job that comes meanwhile: every
+            # wake-up would take the GIL from the committing threads.
+            wait = last_publication + self.batch_interval - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
             while len(taken) < self._batch_size:
                 try:
                     taken.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
+            last_publication = time.monotonic()
             try:
                 self.publish_now(taken)
             finally:
                 for _ in taken:
                     self._queue.task_done()
+
+    def _close_connections(self) -> None:
+        for using in list(self._relaxed):
+            connections[using].close()  # this thread's connection; a new one is opened when needed
+        self._relaxed.clear()
 
     def publish_now(self, jobs: Sequence[tuple[str, str]]) -> None:
         """Publish ``(database, id)`` pairs and mark them published; log (without values) a failure."""
@@ -340,9 +474,7 @@ class Relay:
         for using, ids in by_database.items():
             try:
                 self._publish(using, ids)
-                with transaction.atomic(using=using):
-                    _relaxed_commit(using)  # a forgotten mark only means publishing again, which workers absorb
-                    BackgroundJob.objects.using(using).filter(id__in=ids).update(published_at=timezone.now())
+                self._mark_published(using, ids)
             except Exception as exc:
                 logger.warning(
                     "Could not publish %d background job(s) after commit (%s); they wait in the outbox for "
@@ -350,9 +482,25 @@ class Relay:
                     len(ids),
                     type(exc).__qualname__,
                 )
-            finally:
                 if threading.current_thread() is self._thread:
-                    connections[using].close()  # this thread's connection; a new one is opened when needed
+                    connections[using].close()  # perhaps broken; a new one is opened when needed
+                    self._relaxed.pop(using, None)
+
+    def _mark_published(self, using: str, ids: list[str]) -> None:
+        """One autocommitted UPDATE; in the relay thread, on a connection that commits without a WAL flush.
+
+        A mark forgotten by a database crash only means publishing again, which workers absorb.
+        """
+        connection = connections[using]
+        if threading.current_thread() is self._thread and connection.vendor == "postgresql":
+            connection.ensure_connection()
+            if self._relaxed.get(using) is not connection.connection:
+                with connection.cursor() as cursor:
+                    cursor.execute("SET synchronous_commit TO OFF")  # this thread's own connection only
+                self._relaxed[using] = connection.connection
+        elif threading.current_thread() is self._thread:
+            self._relaxed[using] = True  # (closed when idle all the same)
+        BackgroundJob.objects.using(using).filter(id__in=ids).update(published_at=timezone.now())
 
 
 def _uuid(value: object) -> uuid.UUID | None:

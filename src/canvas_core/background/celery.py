@@ -19,8 +19,9 @@ ended (``acks_late``) and hands it back when the worker process dies
 (``reject_on_worker_lost``). A job that cannot be rebuilt, whose handler
 failed ``retries + 1`` times, or whose deliveries killed the worker
 ``max_lost_deliveries`` times goes to the dead letters (a table with Django,
-``canvas-events dead-letters``); with Django, finished jobs are recorded, so a
-redelivered job whose handler succeeded does not run again.
+``canvas-events dead-letters``); with Django, finished jobs are recorded (up to
+50 at a time, so a killed worker process reruns at most 49 succeeded jobs of
+its message), and a redelivered job recorded as finished does not run again.
 """
 
 from __future__ import annotations
