@@ -35,14 +35,18 @@ import os
 import statistics
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from django.db import connection
-from django.db.models import Model
+from django.db.models import Model, QuerySet
+from django.db.models.deletion import Collector
 from django.db.models.signals import post_delete, post_init, post_save, pre_delete, pre_save
+from django.db.models.sql import UpdateQuery
 
 from canvas_core import events
+from canvas_core.django import _updates, _wiring
 
 from .benchapp.models import (
     CanvasRow,
@@ -182,7 +186,7 @@ def test_side_by_side(capsys: pytest.CaptureFixture[str]) -> None:
 # -- canvas-core against plain Django with equivalent receivers ----------------------------------------
 
 ROWS = 1_000
-ROUNDS = int(os.environ.get("CANVAS_BENCH_ROUNDS", "21"))
+ROUNDS = int(os.environ.get("CANVAS_BENCH_ROUNDS", "21"))  # CANVAS_BENCH_ONLY=delete: only those
 touched = [0]
 
 
@@ -216,6 +220,37 @@ def _receivers() -> Iterator[None]:
     for signal, sender in receivers:
         signal.disconnect(_on_signal, sender=sender)
     events.remove_handler(_on_record_event)
+
+
+@contextmanager
+def _plain_django() -> Iterator[None]:
+    """Django's own ORM methods in place of canvas-core's wrappers: the baseline is Django without canvas-core."""
+    originals = [
+        (Model, "from_db", classmethod(_wiring._django_from_db)),
+        (Model, "save_base", _wiring._django_save_base),
+        (Model, "refresh_from_db", _wiring._django_refresh_from_db),
+        (QuerySet, "bulk_create", _wiring._django_bulk_create),
+        (QuerySet, "bulk_update", _wiring._django_bulk_update),
+        (QuerySet, "update", _updates._django_update),
+        (UpdateQuery, "update_batch", _updates._django_update_batch),
+        (Collector, "delete", getattr(_wiring, "_django_collector_delete", Collector.delete)),
+    ]
+    wrappers = [(owner, name, owner.__dict__[name]) for owner, name, _ in originals]
+    for owner, name, original in originals:
+        setattr(owner, name, original)
+    try:
+        yield
+    finally:
+        for owner, name, wrapper in wrappers:
+            setattr(owner, name, wrapper)
+
+
+def _unwrapped(run: Callable[[], float]) -> Callable[[], float]:
+    def unwrapped() -> float:
+        with _plain_django():
+            return run()
+
+    return unwrapped
 
 
 def _clear(model: type[Row]) -> None:
@@ -326,21 +361,26 @@ def _timed_round(work: Callable[[], object], expect: int) -> float:
 def test_against_django_receivers(capsys: pytest.CaptureFixture[str]) -> None:
     """canvas-core's record events against plain Django with equivalent signal receivers.
 
-    Django: post_init, post_save, pre_delete and post_delete receivers on one
-    model (post_init is where a Django app keeps what it needs to tell what a
-    save changed); canvas-core: PostRecordCreate, PostRecordUpdate,
-    PreRecordDelete and PostRecordDelete handlers on the same table. Every
-    receiver and handler does the same trivial work. The delete is also
-    measured with delete receivers and handlers only, and the load against
-    Django without any receiver (what it costs to keep what a diff needs, not
-    just what Django's way of keeping it costs). The two libraries run
-    one after the other in each round; printed are the median of the per-round
-    ratios and the ratio of the best rounds.
+    Django runs without canvas-core's ORM wrappers (see ``_plain_django``), with
+    post_init, post_save, pre_delete and post_delete receivers on one model
+    (post_init is where a Django app keeps what it needs to tell what a save
+    changed); canvas-core: PostRecordCreate, PostRecordUpdate, PreRecordDelete
+    and PostRecordDelete handlers on the same table. Every receiver and handler
+    does the same trivial work. The delete is also measured with delete
+    receivers and handlers only, and the load against Django without any
+    receiver (what it costs to keep what a diff needs, not just what Django's
+    way of keeping it costs). The two libraries run one after the other in each
+    round; printed are the median of the per-round ratios and the ratio of the
+    best rounds.
     """
     results: dict[str, dict[str, list[float]]] = {}
+    only = os.environ.get("CANVAS_BENCH_ONLY", "")  # a part of the work's name: run only those
     for work, runs in _scenarios(ReceiverRow, EventRow, ReceiverDeleteRow, EventDeleteRow, PlainRow).items():
+        if only not in work:
+            continue
         for run in runs.values():
             run()  # warm-up
+        runs["django"] = _unwrapped(runs["django"])
         timings: dict[str, list[float]] = {library: [] for library in runs}
         for _ in range(ROUNDS):
             for library, run in runs.items():
