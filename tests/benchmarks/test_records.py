@@ -42,7 +42,7 @@ import pytest
 from django.db import connection
 from django.db.models import Model, QuerySet
 from django.db.models.deletion import Collector
-from django.db.models.signals import post_delete, post_init, post_save, pre_delete, pre_save
+from django.db.models.signals import ModelSignal, post_delete, post_init, post_save, pre_delete, pre_save
 from django.db.models.sql import UpdateQuery
 
 from canvas_core import events
@@ -204,18 +204,16 @@ def _on_record_event(event: events.RecordEvent[Any]) -> None:
 
 @pytest.fixture
 def _receivers() -> Iterator[None]:
-    receivers = [(post_init, ReceiverRow), (post_save, ReceiverRow), (pre_delete, ReceiverRow)]
-    receivers += [(post_delete, ReceiverRow), (pre_delete, ReceiverDeleteRow), (post_delete, ReceiverDeleteRow)]
-    handlers = [(kind, EventRow) for kind in (events.PostRecordCreate, events.PostRecordUpdate)]
-    handlers += [
-        (kind, model)
-        for kind in (events.PreRecordDelete, events.PostRecordDelete)
-        for model in (EventRow, EventDeleteRow)
-    ]
+    receivers: list[tuple[ModelSignal, type[Row]]] = [(post_init, ReceiverRow), (post_save, ReceiverRow)]
+    receivers += [(signal, model) for signal in (pre_delete, post_delete) for model in (ReceiverRow, ReceiverDeleteRow)]
+    kinds: tuple[type[events.RecordEvent[Any]], ...] = (events.PostRecordCreate, events.PostRecordUpdate)
+    handlers: list[tuple[type[events.RecordEvent[Any]], type[Row]]] = [(kind, EventRow) for kind in kinds]
+    deletes: tuple[type[events.RecordEvent[Any]], ...] = (events.PreRecordDelete, events.PostRecordDelete)
+    handlers += [(kind, model) for kind in deletes for model in (EventRow, EventDeleteRow)]
     for signal, sender in receivers:
         signal.connect(_on_signal, sender=sender)
     for kind, origin in handlers:
-        events.handle_event(kind, origin=origin)(_on_record_event)  # type: ignore[arg-type]
+        events.handle_event(kind, origin=origin)(_on_record_event)
     yield
     for signal, sender in receivers:
         signal.disconnect(_on_signal, sender=sender)
@@ -254,7 +252,7 @@ def _unwrapped(run: Callable[[], float]) -> Callable[[], float]:
 
 
 def _clear(model: type[Row]) -> None:
-    model._base_manager.all()._raw_delete(connection.alias)  # type: ignore[attr-defined]  # no signals, no events
+    model._base_manager.all()._raw_delete(connection.alias)  # no signals, no events
 
 
 def _new_rows(model: type[Row], rows: int = ROWS) -> list[Row]:

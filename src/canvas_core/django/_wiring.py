@@ -38,8 +38,9 @@ from uuid import UUID
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import router
+from django.db import connections, router
 from django.db.models import Model, QuerySet
+from django.db.models.deletion import Collector
 from django.db.models.signals import post_delete, pre_delete
 from django.utils.module_loading import autodiscover_modules
 
@@ -162,6 +163,9 @@ class ModelHooks:
             field.attname for field in fields if field.get_internal_type() not in _SCALAR_FIELD_TYPES
         )
         self.attname_of = dict(self.fields) | {a: a for a in self.attnames}
+        concrete = model._meta.concrete_model
+        # A multi-table child: its delete also sends delete signals for its parent-table rows.
+        self.has_parents = concrete is not None and any(link is not None for link in concrete._meta.parents.values())
         self._container_set = frozenset(self.containers)
         # (the attname list of the last query's rows, positions of containers in it)
         self._positions: tuple[Sequence[str] | None, tuple[int, ...], Callable[[Sequence[Any]], Any] | None] = (
@@ -664,22 +668,58 @@ def _mark_parent_rows(instance: Model) -> None:
             _mark_parent_rows(parent)
 
 
+class _Deletes(threading.local):
+    """The (database alias, connection) of each ``Collector.delete()`` running in this thread, innermost last."""
+
+    def __init__(self) -> None:
+        self.running: list[tuple[str, Any]] = []
+
+
+_deletes = _Deletes()
+_django_collector_delete = Collector.delete
+
+
+def _collector_delete(self: Collector) -> tuple[int, dict[str, int]]:
+    # Django sends the delete signals one row at a time; looking the connection up once per delete,
+    # not once per signal, is most of what the integration can save there.
+    if not _hooks:
+        return _django_collector_delete(self)
+    running = _deletes.running
+    running.append((self.using, connections[self.using]))
+    try:
+        return _django_collector_delete(self)
+    finally:
+        running.pop()
+
+
+def _delete_connection(using: str) -> Any:
+    """The connection of the delete running for ``using`` in this thread, or None (then looked up)."""
+    running = _deletes.running
+    if running:
+        alias, connection = running[-1]
+        if alias == using:
+            return connection
+    return None
+
+
 def _on_pre_delete(sender: type[Model], instance: Model, using: str, **kwargs: Any) -> None:
     hooks = _hooks.get(sender)
     if hooks is None or hooks.pre_delete is None:
         return
-    _mark_parent_rows(instance)
+    if hooks.has_parents:
+        _mark_parent_rows(instance)
     if PARENT_ROW not in instance.__dict__:
-        deliver(hooks.pre_delete, sender, using, {"record": instance})
+        deliver(hooks.pre_delete, sender, using, {"record": instance}, _delete_connection(using))
 
 
 def _on_post_delete(sender: type[Model], instance: Model, using: str, **kwargs: Any) -> None:
     hooks = _hooks.get(sender)
     if hooks is None or hooks.post_delete is None:
         return
-    _mark_parent_rows(instance)
+    if hooks.has_parents:
+        _mark_parent_rows(instance)
     if PARENT_ROW not in instance.__dict__:
-        deliver(hooks.post_delete, sender, using, {"record": instance})
+        deliver(hooks.post_delete, sender, using, {"record": instance}, _delete_connection(using))
 
 
 # -- bulk operations ----------------------------------------------------------------------------------
@@ -815,6 +855,7 @@ def install() -> None:
             Model.from_db = classmethod(_from_db)  # type: ignore[assignment]
             QuerySet.bulk_create = _bulk_create  # type: ignore[assignment, method-assign]
             QuerySet.bulk_update = _bulk_update  # type: ignore[method-assign]
+            Collector.delete = _collector_delete  # type: ignore[method-assign]
             _updates.install()
             registry.change_listeners.append(_on_registration_changed)
             _installed = True
