@@ -28,7 +28,7 @@ from __future__ import annotations
 import marshal
 import operator
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
@@ -166,7 +166,7 @@ class ModelHooks:
         concrete = model._meta.concrete_model
         # A multi-table child: its delete also sends delete signals for its parent-table rows.
         self.has_parents = concrete is not None and any(link is not None for link in concrete._meta.parents.values())
-        self._container_set = frozenset(self.containers)
+        self.container_set = frozenset(self.containers)
         # (the attname list of the last query's rows, positions of containers in it)
         self._positions: tuple[Sequence[str] | None, tuple[int, ...], Callable[[Sequence[Any]], Any] | None] = (
             None,
@@ -182,7 +182,7 @@ class ModelHooks:
         """
         names, positions, containers_of = self._positions
         if names is not field_names:  # a new query; all rows of a query share one list
-            positions = tuple(i for i, name in enumerate(field_names) if name in self._container_set)
+            positions = tuple(i for i, name in enumerate(field_names) if name in self.container_set)
             containers_of = operator.itemgetter(*positions) if positions else None
             self._positions = (field_names, positions, containers_of)
         if containers_of is None:
@@ -485,35 +485,63 @@ def _written_fields(
     return tuple(field for field in hooks.fields if field[0] in names or field[1] in names)
 
 
-def _resolve_written(
-    hooks: ModelHooks, using: str, instances: Sequence[Model], written: Sequence[tuple[str, str]]
-) -> list[dict[str, Any]]:
-    """The values just written for each instance: its own, or, for expressions, read back (one query)."""
-    results: list[dict[str, Any]] = []
-    pending: dict[Any, dict[str, Any]] = {}
-    pending_attnames: set[str] = set()
-    for instance in instances:
+def _record_written(
+    hooks: ModelHooks,
+    using: str,
+    instances: Sequence[Model],
+    written: Sequence[tuple[str, str]],
+    stored_by_obj: Sequence[dict[str, Any]],
+) -> list[dict[str, tuple[Any, Any]]]:
+    """Each written instance's diff from its stored values; the values just written become its stored ones.
+
+    One pass per instance. Values written as expressions (``F()``, ``Now()``...)
+    are read back, in one query for all the instances. ``stored_by_obj`` holds
+    new dicts (they become the instances' stored values).
+    """
+    plain = _PLAIN_VALUE_TYPES
+    containers = hooks.container_set
+    diffs: list[dict[str, tuple[Any, Any]]] = []
+    pending: dict[Any, tuple[dict[str, Any], dict[str, tuple[Any, Any]], list[tuple[str, str]]]] = {}
+    for instance, stored in zip(instances, stored_by_obj, strict=True):
         values = instance.__dict__
-        written_values = {attname: values[attname] for _, attname in written if attname in values}
-        plain = _PLAIN_VALUE_TYPES
-        expressions = [
-            attname
-            for attname, value in written_values.items()
-            if type(value) not in plain and hasattr(value, "resolve_expression")
-        ]
-        if expressions:
-            pending[instance.pk] = written_values
-            pending_attnames.update(expressions)
-        results.append(written_values)
+        diff: dict[str, tuple[Any, Any]] = {}
+        expressions: list[tuple[str, str]] | None = None
+        for name, attname in written:
+            new = values.get(attname, _MISSING)
+            if new is _MISSING:
+                continue
+            if type(new) not in plain and hasattr(new, "resolve_expression"):
+                if expressions is None:
+                    expressions = []
+                expressions.append((name, attname))
+                continue
+            if attname in containers:
+                new = _copy(new)
+            old = stored.get(attname, _MISSING)
+            if old is not _MISSING and old != new:
+                diff[name] = (old, new)
+            stored[attname] = new
+        if expressions is not None:
+            pending[instance.pk] = (stored, diff, expressions)
+        values[STORED] = stored
+        diffs.append(diff)
     if pending:
-        attnames = sorted(pending_attnames)
-        for pk, row in _fetch_stored(hooks.model, using, list(pending), attnames).items():
-            pending[pk].update((attname, value) for attname, value in row.items() if attname in pending[pk])
-    for written_values in results:
-        for attname in hooks.containers:
-            if attname in written_values:
-                written_values[attname] = _copy(written_values[attname])
-    return results
+        attnames = sorted({attname for _, _, expressions in pending.values() for _, attname in expressions})
+        rows = _fetch_stored(hooks.model, using, list(pending), attnames)
+        for pk, (stored, diff, expressions) in pending.items():
+            row = rows.get(pk, {})
+            for name, attname in expressions:
+                new = row.get(attname, _MISSING)
+                if new is _MISSING:  # not read back (the row is gone): its value is unknown
+                    stored.pop(attname, None)
+                    continue
+                if attname in containers:
+                    new = _copy(new)
+                old = stored.get(attname, _MISSING)
+                if old is not _MISSING and old != new:
+                    diff[name] = (old, new)
+                stored[attname] = new
+    return diffs
 
 
 # -- save -----------------------------------------------------------------------------------------
@@ -600,9 +628,7 @@ def _save_with_events(
                 written = _written_fields(hooks, values, update_fields)
                 stored = _with_missing_stored(hooks, using, pk, stored, written)
     _django_save_base(instance, False, force_insert, force_update, using, update_fields, **extra)
-    (new_values,) = _resolve_written(hooks, using, [instance], written)
-    diff = _diff(written, stored, new_values)
-    values[STORED] = stored | new_values
+    (diff,) = _record_written(hooks, using, (instance,), written, (stored,))
     if hooks.post_update is not None:
         deliver(
             hooks.post_update, model, using, {"record": instance, "diff": diff, "update_fields": _names(update_fields)}
@@ -786,35 +812,78 @@ def _bulk_update(
     # Marked for writing, as Django's bulk_update does first: self.db is then the write database.
     self._for_write = True  # type: ignore[attr-defined]
     using = self.db
-    plans = []
+    plans: list[tuple[ModelHooks, list[Model], tuple[tuple[str, str], ...], list[dict[str, Any]] | None]] = []
+    fetched: dict[ModelHooks, dict[Any, dict[str, Any]]] = {}
     extra: set[str] = set()
     for hooks, members in groups.items():
         written = _written_fields(hooks, {}, fields)
+        if hooks.pre_update is None:
+            # Decoded after the write: fewer objects alive through Django's update (and its garbage
+            # collections). Only what the kept values lack is read now, before it is overwritten.
+            fetched[hooks] = _missing_stored(hooks, using, members, written)
+            plans.append((hooks, members, written, None))
+            continue
         stored_by_obj = _stored_for_bulk(hooks, using, members, written)
-        if hooks.pre_update is not None:
-            befores = [_copy_loaded(hooks, obj.__dict__) for obj in members]
-            for obj, stored in zip(members, stored_by_obj, strict=True):
-                diff = _diff(written, stored, obj.__dict__)
-                deliver(hooks.pre_update, type(obj), using, {"record": obj, "diff": diff, "operation": "bulk_update"})
-            for obj, before in zip(members, befores, strict=True):
-                extra.update(_diff(hooks.fields, before, obj.__dict__))
+        befores = [_copy_loaded(hooks, obj.__dict__) for obj in members]
+        for obj, stored in zip(members, stored_by_obj, strict=True):
+            diff = _diff(written, stored, obj.__dict__)
+            deliver(hooks.pre_update, type(obj), using, {"record": obj, "diff": diff, "operation": "bulk_update"})
+        for obj, before in zip(members, befores, strict=True):
+            extra.update(_diff(hooks.fields, before, obj.__dict__))
         plans.append((hooks, members, written, stored_by_obj))
     extra.difference_update(name for _, _, written, _ in plans for name, _ in written)
     if extra:  # fields Pre handlers changed are written too
         fields += sorted(extra)
-        for i, (hooks, members, _, stored_by_obj) in enumerate(plans):
+        for i, (hooks, members, _, known) in enumerate(plans):
             written = _written_fields(hooks, {}, fields)
-            plans[i] = (hooks, members, written, _stored_for_bulk(hooks, using, members, written, stored_by_obj))
+            if known is None:
+                fetched[hooks] = _missing_stored(hooks, using, members, written)
+                plans[i] = (hooks, members, written, None)
+            else:
+                plans[i] = (hooks, members, written, _stored_for_bulk(hooks, using, members, written, known))
     with _updates.bypassed():  # Django's bulk_update runs QuerySet.update(): its events are these
         updated = _django_bulk_update(self, objs, fields, batch_size)
-    for hooks, members, written, stored_by_obj in plans:
-        new_values_by_obj = _resolve_written(hooks, using, members, written)
-        for obj, stored, new_values in zip(members, stored_by_obj, new_values_by_obj, strict=True):
-            diff = _diff(written, stored, new_values)
-            obj.__dict__[STORED] = stored | new_values
-            if hooks.post_update is not None:
-                deliver(hooks.post_update, type(obj), using, {"record": obj, "diff": diff, "operation": "bulk_update"})
+    connection = connections[using]
+    for hooks, members, written, known in plans:
+        if known is None:
+            known = [_stored(obj.__dict__) for obj in members]
+            missing = fetched[hooks]
+            if missing:
+                for obj, stored in zip(members, known, strict=True):
+                    for attname, value in missing.get(obj.pk, {}).items():
+                        stored.setdefault(attname, value)
+        diffs = _record_written(hooks, using, members, written, known)
+        post_update = hooks.post_update
+        if post_update is not None:
+            for obj, diff in zip(members, diffs, strict=True):
+                event_fields = {"record": obj, "diff": diff, "operation": "bulk_update"}
+                deliver(post_update, type(obj), using, event_fields, connection)
     return updated
+
+
+def _missing_stored(
+    hooks: ModelHooks, using: str, objs: Sequence[Model], written: Sequence[tuple[str, str]]
+) -> dict[Any, dict[str, Any]]:
+    """The stored values of ``written`` fields that the objects' kept values lack, in one query: pk -> values."""
+    attnames = [attname for _, attname in written]
+    missing: set[str] = set()
+    pks = []
+    layouts: dict[int, frozenset[str]] = {}  # the rows of one query share their attname list
+    for obj in objs:
+        kept = obj.__dict__.get(STORED)
+        have: Collection[str]
+        if kept is None:
+            have = ()
+        elif type(kept) is dict:
+            have = kept
+        else:
+            names = kept[0]
+            have = layouts.get(id(names)) or layouts.setdefault(id(names), frozenset(names))
+        lacking = [attname for attname in attnames if attname not in have]
+        if lacking:
+            missing.update(lacking)
+            pks.append(obj.pk)
+    return _fetch_stored(hooks.model, using, pks, sorted(missing)) if missing else {}
 
 
 def _stored_for_bulk(
