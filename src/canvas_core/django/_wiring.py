@@ -394,20 +394,21 @@ def _copy_slowly(value: Any) -> Any:
     return value
 
 
+# Types of values that are never expressions (``F()``, ``Value()``, a subquery...): the common case,
+# decided without looking for ``resolve_expression``.
 _PLAIN_VALUE_TYPES = frozenset({str, int, float, bool, type(None), dict, list, bytes, Decimal, datetime, date, UUID})
-
-
-def _is_expression(value: Any) -> bool:
-    """Whether a field holds an expression (``F()``, ``Value()``, a subquery...) instead of a value."""
-    return type(value) not in _PLAIN_VALUE_TYPES and hasattr(value, "resolve_expression")
 
 
 def _capture(hooks: ModelHooks, values: dict[str, Any]) -> dict[str, Any]:
     """The stored values of the loaded fields (expressions, whose result is unknown, left out)."""
-    stored = _copy_loaded(hooks, values)
-    for attname, value in list(stored.items()):
-        if _is_expression(value):
-            del stored[attname]
+    plain = _PLAIN_VALUE_TYPES
+    containers = hooks.container_set
+    stored: dict[str, Any] = {}
+    for attname in hooks.attnames:  # one pass: runs for every record created while update events are handled
+        value = values.get(attname, _MISSING)
+        if value is _MISSING or (type(value) not in plain and hasattr(value, "resolve_expression")):
+            continue
+        stored[attname] = _copy(value) if attname in containers else value
     return stored
 
 
