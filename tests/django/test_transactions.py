@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection, connections, transaction
 from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 
@@ -106,6 +106,36 @@ def test_delete_handlers_run_inside_djangos_delete_transaction_safely() -> None:
 
     Author.objects.create(name="Ada").delete()
     assert not Author.objects.exists()
+
+
+@pytest.mark.django_db(databases=["default", "other"])
+def test_a_delete_in_a_delete_handler_guards_each_handler_on_its_own_database() -> None:
+    """A delete nested in a delete handler, on another database: each handler's savepoint is on its database."""
+    other = connections["other"]
+    Counter.objects.using("other").create(name="elsewhere")
+
+    @events.handle_event(events.PreRecordDelete, origin=Author)
+    def delete_elsewhere(event: events.PreRecordDelete[Author]) -> None:
+        Counter.objects.using("other").all().delete()
+        Counter.objects.create(name="after the nested delete")  # on default, behind this handler's savepoint
+
+    @events.handle_event(events.PreRecordDelete, origin=Counter)
+    def broken_elsewhere(event: events.PreRecordDelete[Counter]) -> None:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT * FROM no_such_table")
+
+    @events.handle_event(events.PostRecordDelete, origin=Author)
+    def broken(event: events.PostRecordDelete[Author]) -> None:
+        _failing_sql()
+
+    with transaction.atomic(), transaction.atomic(using="other"):
+        Author.objects.create(name="Ada")
+        Author.objects.all().delete()
+        # Both transactions are still usable: each failing handler was rolled back to its own savepoint.
+        assert not Counter.objects.using("other").exists()
+        assert list(Counter.objects.values_list("name", flat=True)) == ["after the nested delete"]
+    assert not Author.objects.exists()
+    assert not Counter.objects.using("other").exists()
 
 
 def test_the_write_survives_a_failing_pre_handler() -> None:

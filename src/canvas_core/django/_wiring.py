@@ -28,7 +28,7 @@ from __future__ import annotations
 import marshal
 import operator
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
@@ -38,8 +38,9 @@ from uuid import UUID
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import router
+from django.db import connections, router
 from django.db.models import Model, QuerySet
+from django.db.models.deletion import Collector
 from django.db.models.signals import post_delete, pre_delete
 from django.utils.module_loading import autodiscover_modules
 
@@ -162,7 +163,10 @@ class ModelHooks:
             field.attname for field in fields if field.get_internal_type() not in _SCALAR_FIELD_TYPES
         )
         self.attname_of = dict(self.fields) | {a: a for a in self.attnames}
-        self._container_set = frozenset(self.containers)
+        concrete = model._meta.concrete_model
+        # A multi-table child: its delete also sends delete signals for its parent-table rows.
+        self.has_parents = concrete is not None and any(link is not None for link in concrete._meta.parents.values())
+        self.container_set = frozenset(self.containers)
         # (the attname list of the last query's rows, positions of containers in it)
         self._positions: tuple[Sequence[str] | None, tuple[int, ...], Callable[[Sequence[Any]], Any] | None] = (
             None,
@@ -178,7 +182,7 @@ class ModelHooks:
         """
         names, positions, containers_of = self._positions
         if names is not field_names:  # a new query; all rows of a query share one list
-            positions = tuple(i for i, name in enumerate(field_names) if name in self._container_set)
+            positions = tuple(i for i, name in enumerate(field_names) if name in self.container_set)
             containers_of = operator.itemgetter(*positions) if positions else None
             self._positions = (field_names, positions, containers_of)
         if containers_of is None:
@@ -393,20 +397,21 @@ def _copy_slowly(value: Any) -> Any:
     return value
 
 
+# Types of values that are never expressions (``F()``, ``Value()``, a subquery...): the common case,
+# decided without looking for ``resolve_expression``.
 _PLAIN_VALUE_TYPES = frozenset({str, int, float, bool, type(None), dict, list, bytes, Decimal, datetime, date, UUID})
-
-
-def _is_expression(value: Any) -> bool:
-    """Whether a field holds an expression (``F()``, ``Value()``, a subquery...) instead of a value."""
-    return type(value) not in _PLAIN_VALUE_TYPES and hasattr(value, "resolve_expression")
 
 
 def _capture(hooks: ModelHooks, values: dict[str, Any]) -> dict[str, Any]:
     """The stored values of the loaded fields (expressions, whose result is unknown, left out)."""
-    stored = _copy_loaded(hooks, values)
-    for attname, value in list(stored.items()):
-        if _is_expression(value):
-            del stored[attname]
+    plain = _PLAIN_VALUE_TYPES
+    containers = hooks.container_set
+    stored: dict[str, Any] = {}
+    for attname in hooks.attnames:  # one pass: runs for every record created while update events are handled
+        value = values.get(attname, _MISSING)
+        if value is _MISSING or (type(value) not in plain and hasattr(value, "resolve_expression")):
+            continue
+        stored[attname] = _copy(value) if attname in containers else value
     return stored
 
 
@@ -484,35 +489,63 @@ def _written_fields(
     return tuple(field for field in hooks.fields if field[0] in names or field[1] in names)
 
 
-def _resolve_written(
-    hooks: ModelHooks, using: str, instances: Sequence[Model], written: Sequence[tuple[str, str]]
-) -> list[dict[str, Any]]:
-    """The values just written for each instance: its own, or, for expressions, read back (one query)."""
-    results: list[dict[str, Any]] = []
-    pending: dict[Any, dict[str, Any]] = {}
-    pending_attnames: set[str] = set()
-    for instance in instances:
+def _record_written(
+    hooks: ModelHooks,
+    using: str,
+    instances: Sequence[Model],
+    written: Sequence[tuple[str, str]],
+    stored_by_obj: Sequence[dict[str, Any]],
+) -> list[dict[str, tuple[Any, Any]]]:
+    """Each written instance's diff from its stored values; the values just written become its stored ones.
+
+    One pass per instance. Values written as expressions (``F()``, ``Now()``...)
+    are read back, in one query for all the instances. ``stored_by_obj`` holds
+    new dicts (they become the instances' stored values).
+    """
+    plain = _PLAIN_VALUE_TYPES
+    containers = hooks.container_set
+    diffs: list[dict[str, tuple[Any, Any]]] = []
+    pending: dict[Any, tuple[dict[str, Any], dict[str, tuple[Any, Any]], list[tuple[str, str]]]] = {}
+    for instance, stored in zip(instances, stored_by_obj, strict=True):
         values = instance.__dict__
-        written_values = {attname: values[attname] for _, attname in written if attname in values}
-        plain = _PLAIN_VALUE_TYPES
-        expressions = [
-            attname
-            for attname, value in written_values.items()
-            if type(value) not in plain and hasattr(value, "resolve_expression")
-        ]
-        if expressions:
-            pending[instance.pk] = written_values
-            pending_attnames.update(expressions)
-        results.append(written_values)
+        diff: dict[str, tuple[Any, Any]] = {}
+        expressions: list[tuple[str, str]] | None = None
+        for name, attname in written:
+            new = values.get(attname, _MISSING)
+            if new is _MISSING:
+                continue
+            if type(new) not in plain and hasattr(new, "resolve_expression"):
+                if expressions is None:
+                    expressions = []
+                expressions.append((name, attname))
+                continue
+            if attname in containers:
+                new = _copy(new)
+            old = stored.get(attname, _MISSING)
+            if old is not _MISSING and old != new:
+                diff[name] = (old, new)
+            stored[attname] = new
+        if expressions is not None:
+            pending[instance.pk] = (stored, diff, expressions)
+        values[STORED] = stored
+        diffs.append(diff)
     if pending:
-        attnames = sorted(pending_attnames)
-        for pk, row in _fetch_stored(hooks.model, using, list(pending), attnames).items():
-            pending[pk].update((attname, value) for attname, value in row.items() if attname in pending[pk])
-    for written_values in results:
-        for attname in hooks.containers:
-            if attname in written_values:
-                written_values[attname] = _copy(written_values[attname])
-    return results
+        attnames = sorted({attname for _, _, expressions in pending.values() for _, attname in expressions})
+        rows = _fetch_stored(hooks.model, using, list(pending), attnames)
+        for pk, (stored, diff, expressions) in pending.items():
+            row = rows.get(pk, {})
+            for name, attname in expressions:
+                new = row.get(attname, _MISSING)
+                if new is _MISSING:  # not read back (the row is gone): its value is unknown
+                    stored.pop(attname, None)
+                    continue
+                if attname in containers:
+                    new = _copy(new)
+                old = stored.get(attname, _MISSING)
+                if old is not _MISSING and old != new:
+                    diff[name] = (old, new)
+                stored[attname] = new
+    return diffs
 
 
 # -- save -----------------------------------------------------------------------------------------
@@ -599,9 +632,7 @@ def _save_with_events(
                 written = _written_fields(hooks, values, update_fields)
                 stored = _with_missing_stored(hooks, using, pk, stored, written)
     _django_save_base(instance, False, force_insert, force_update, using, update_fields, **extra)
-    (new_values,) = _resolve_written(hooks, using, [instance], written)
-    diff = _diff(written, stored, new_values)
-    values[STORED] = stored | new_values
+    (diff,) = _record_written(hooks, using, (instance,), written, (stored,))
     if hooks.post_update is not None:
         deliver(
             hooks.post_update, model, using, {"record": instance, "diff": diff, "update_fields": _names(update_fields)}
@@ -667,22 +698,58 @@ def _mark_parent_rows(instance: Model) -> None:
             _mark_parent_rows(parent)
 
 
+class _Deletes(threading.local):
+    """The (database alias, connection) of each ``Collector.delete()`` running in this thread, innermost last."""
+
+    def __init__(self) -> None:
+        self.running: list[tuple[str, Any]] = []
+
+
+_deletes = _Deletes()
+_django_collector_delete = Collector.delete
+
+
+def _collector_delete(self: Collector) -> tuple[int, dict[str, int]]:
+    # Django sends the delete signals one row at a time; looking the connection up once per delete,
+    # not once per signal, is most of what the integration can save there.
+    if not _hooks:
+        return _django_collector_delete(self)
+    running = _deletes.running
+    running.append((self.using, connections[self.using]))
+    try:
+        return _django_collector_delete(self)
+    finally:
+        running.pop()
+
+
+def _delete_connection(using: str) -> Any:
+    """The connection of the delete running for ``using`` in this thread, or None (then looked up)."""
+    running = _deletes.running
+    if running:
+        alias, connection = running[-1]
+        if alias == using:
+            return connection
+    return None
+
+
 def _on_pre_delete(sender: type[Model], instance: Model, using: str, **kwargs: Any) -> None:
     hooks = _hooks.get(sender)
     if hooks is None or hooks.pre_delete is None:
         return
-    _mark_parent_rows(instance)
+    if hooks.has_parents:
+        _mark_parent_rows(instance)
     if PARENT_ROW not in instance.__dict__:
-        deliver(hooks.pre_delete, sender, using, {"record": instance})
+        deliver(hooks.pre_delete, sender, using, {"record": instance}, _delete_connection(using))
 
 
 def _on_post_delete(sender: type[Model], instance: Model, using: str, **kwargs: Any) -> None:
     hooks = _hooks.get(sender)
     if hooks is None or hooks.post_delete is None:
         return
-    _mark_parent_rows(instance)
+    if hooks.has_parents:
+        _mark_parent_rows(instance)
     if PARENT_ROW not in instance.__dict__:
-        deliver(hooks.post_delete, sender, using, {"record": instance})
+        deliver(hooks.post_delete, sender, using, {"record": instance}, _delete_connection(using))
 
 
 # -- bulk operations ----------------------------------------------------------------------------------
@@ -749,35 +816,78 @@ def _bulk_update(
     # Marked for writing, as Django's bulk_update does first: self.db is then the write database.
     self._for_write = True  # type: ignore[attr-defined]
     using = self.db
-    plans = []
+    plans: list[tuple[ModelHooks, list[Model], tuple[tuple[str, str], ...], list[dict[str, Any]] | None]] = []
+    fetched: dict[ModelHooks, dict[Any, dict[str, Any]]] = {}
     extra: set[str] = set()
     for hooks, members in groups.items():
         written = _written_fields(hooks, {}, fields)
+        if hooks.pre_update is None:
+            # Decoded after the write: fewer objects alive through Django's update (and its garbage
+            # collections). Only what the kept values lack is read now, before it is overwritten.
+            fetched[hooks] = _missing_stored(hooks, using, members, written)
+            plans.append((hooks, members, written, None))
+            continue
         stored_by_obj = _stored_for_bulk(hooks, using, members, written)
-        if hooks.pre_update is not None:
-            befores = [_copy_loaded(hooks, obj.__dict__) for obj in members]
-            for obj, stored in zip(members, stored_by_obj, strict=True):
-                diff = _diff(written, stored, obj.__dict__)
-                deliver(hooks.pre_update, type(obj), using, {"record": obj, "diff": diff, "operation": "bulk_update"})
-            for obj, before in zip(members, befores, strict=True):
-                extra.update(_diff(hooks.fields, before, obj.__dict__))
+        befores = [_copy_loaded(hooks, obj.__dict__) for obj in members]
+        for obj, stored in zip(members, stored_by_obj, strict=True):
+            diff = _diff(written, stored, obj.__dict__)
+            deliver(hooks.pre_update, type(obj), using, {"record": obj, "diff": diff, "operation": "bulk_update"})
+        for obj, before in zip(members, befores, strict=True):
+            extra.update(_diff(hooks.fields, before, obj.__dict__))
         plans.append((hooks, members, written, stored_by_obj))
     extra.difference_update(name for _, _, written, _ in plans for name, _ in written)
     if extra:  # fields Pre handlers changed are written too
         fields += sorted(extra)
-        for i, (hooks, members, _, stored_by_obj) in enumerate(plans):
+        for i, (hooks, members, _, known) in enumerate(plans):
             written = _written_fields(hooks, {}, fields)
-            plans[i] = (hooks, members, written, _stored_for_bulk(hooks, using, members, written, stored_by_obj))
+            if known is None:
+                fetched[hooks] = _missing_stored(hooks, using, members, written)
+                plans[i] = (hooks, members, written, None)
+            else:
+                plans[i] = (hooks, members, written, _stored_for_bulk(hooks, using, members, written, known))
     with _updates.bypassed():  # Django's bulk_update runs QuerySet.update(): its events are these
         updated = _django_bulk_update(self, objs, fields, batch_size)
-    for hooks, members, written, stored_by_obj in plans:
-        new_values_by_obj = _resolve_written(hooks, using, members, written)
-        for obj, stored, new_values in zip(members, stored_by_obj, new_values_by_obj, strict=True):
-            diff = _diff(written, stored, new_values)
-            obj.__dict__[STORED] = stored | new_values
-            if hooks.post_update is not None:
-                deliver(hooks.post_update, type(obj), using, {"record": obj, "diff": diff, "operation": "bulk_update"})
+    connection = connections[using]
+    for hooks, members, written, known in plans:
+        if known is None:
+            known = [_stored(obj.__dict__) for obj in members]
+            missing = fetched[hooks]
+            if missing:
+                for obj, stored in zip(members, known, strict=True):
+                    for attname, value in missing.get(obj.pk, {}).items():
+                        stored.setdefault(attname, value)
+        diffs = _record_written(hooks, using, members, written, known)
+        post_update = hooks.post_update
+        if post_update is not None:
+            for obj, diff in zip(members, diffs, strict=True):
+                event_fields = {"record": obj, "diff": diff, "operation": "bulk_update"}
+                deliver(post_update, type(obj), using, event_fields, connection)
     return updated
+
+
+def _missing_stored(
+    hooks: ModelHooks, using: str, objs: Sequence[Model], written: Sequence[tuple[str, str]]
+) -> dict[Any, dict[str, Any]]:
+    """The stored values of ``written`` fields that the objects' kept values lack, in one query: pk -> values."""
+    attnames = [attname for _, attname in written]
+    missing: set[str] = set()
+    pks = []
+    layouts: dict[int, frozenset[str]] = {}  # the rows of one query share their attname list
+    for obj in objs:
+        kept = obj.__dict__.get(STORED)
+        have: Collection[str]
+        if kept is None:
+            have = ()
+        elif type(kept) is dict:
+            have = kept
+        else:
+            names = kept[0]
+            have = layouts.get(id(names)) or layouts.setdefault(id(names), frozenset(names))
+        lacking = [attname for attname in attnames if attname not in have]
+        if lacking:
+            missing.update(lacking)
+            pks.append(obj.pk)
+    return _fetch_stored(hooks.model, using, pks, sorted(missing)) if missing else {}
 
 
 def _stored_for_bulk(
@@ -818,6 +928,7 @@ def install() -> None:
             Model.from_db = classmethod(_from_db)  # type: ignore[assignment]
             QuerySet.bulk_create = _bulk_create  # type: ignore[assignment, method-assign]
             QuerySet.bulk_update = _bulk_update  # type: ignore[method-assign]
+            Collector.delete = _collector_delete  # type: ignore[method-assign]
             _updates.install()
             registry.change_listeners.append(_on_registration_changed)
             _installed = True

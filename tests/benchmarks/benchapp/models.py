@@ -39,3 +39,24 @@ class LifecycleRow(LifecycleModelMixin, Row):
 
 class DirtyRow(DirtyFieldsMixin, Row):  # type: ignore[misc]
     """django-dirtyfields: a pre_save receiver reading the dirty fields (reset after the save)."""
+
+
+# The same table again, for canvas-core against plain Django with equivalent receivers
+# (tests/benchmarks/test_records.py::test_against_django_receivers): each pair gets the same
+# trivial work from its receivers or handlers, on the same events.
+
+
+class ReceiverRow(Row):
+    """Plain Django: post_init, post_save, pre_delete and post_delete receivers."""
+
+
+class EventRow(Row):
+    """canvas-core: PostRecordCreate, PostRecordUpdate, PreRecordDelete and PostRecordDelete handlers."""
+
+
+class ReceiverDeleteRow(Row):
+    """Plain Django: pre_delete and post_delete receivers only."""
+
+
+class EventDeleteRow(Row):
+    """canvas-core: PreRecordDelete and PostRecordDelete handlers only."""
