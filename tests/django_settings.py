@@ -62,7 +62,9 @@ if _postgres_url:
             "PORT": str(_url.port or 5432),
         }
     }
-    DATABASES["other"] = DATABASES["default"] | {"TEST": {"NAME": "test_canvas_core_other"}}
+    # Named after the default test database, so that runs against different databases of one server
+    # (two checkouts, CI beside a developer) do not create and drop the same "other" database.
+    DATABASES["other"] = DATABASES["default"] | {"TEST": {"NAME": f"test_{DATABASES['default']['NAME']}_other"}}
 else:
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
     DATABASES["other"] = dict(DATABASES["default"])
