@@ -50,6 +50,26 @@ def test_pre_handlers_see_the_stored_record_and_post_handlers_the_new_one() -> N
     assert seen == [("pre", 1, "queryset_update"), ("post", 7, "queryset_update")]
 
 
+def test_the_rows_updated_are_the_rows_reported_even_when_a_pre_handler_moves_one_out_of_the_filter() -> None:
+    first = Counter.objects.create(name="a", count=1)
+    Counter.objects.create(name="b", count=1)
+    reported: dict[int, str] = {}
+
+    @events.handle_event(events.PreRecordUpdate[Counter])
+    def move_out(event: events.PreRecordUpdate[Counter]) -> None:
+        if event.record.pk == first.pk and "name" in event.diff:
+            Counter.objects.filter(pk=first.pk).update(count=2)  # no longer matches count=1
+
+    @events.handle_event(events.PostRecordUpdate[Counter])
+    def post(event: events.PostRecordUpdate[Counter]) -> None:
+        if "name" in event.diff:
+            reported[event.record.pk] = event.diff["name"][1]
+
+    assert Counter.objects.filter(count=1).update(name="z") == 2
+    assert reported == dict(Counter.objects.filter(name="z").values_list("pk", "name"))
+    assert sorted(reported) == sorted(Counter.objects.values_list("pk", flat=True))
+
+
 @pytest.mark.parametrize(
     ("expression", "expected"),
     [

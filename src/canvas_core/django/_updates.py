@@ -10,8 +10,9 @@ the wrapper here turns it into:
    (``F("n") + 1``, ``Case``, subqueries) are selected as annotations, so the
    diff holds the results the UPDATE is about to store;
 2. ``PreRecordUpdate`` for each row (the record as it is stored, the diff);
-3. the UPDATE, restricted to the rows read (a row committed by someone else in
-   between is neither updated nor reported): on PostgreSQL ``pk = ANY(%s)`` with
+3. the UPDATE of exactly the rows read (a row committed by someone else in
+   between is neither updated nor reported, a row a Pre handler changed is
+   still updated): on PostgreSQL ``pk = ANY(%s)`` with
    the keys as one array, elsewhere ``pk IN (...)`` in batches of the
    database's parameter limit;
 4. ``PostRecordUpdate`` for each row, the record now holding the new values,
@@ -178,8 +179,12 @@ def update_with_events(
         else:  # a composite key: tuples of its fields' values
             positions = [attnames.index(field.attname) for field in pk_field.fields]
             pks = [tuple(row[position] for position in positions) for row in old_rows]
-        # The caller's queryset, restricted to the rows read: values may refer to its annotations.
-        restricted = queryset.using(using)
+        # Exactly the rows read and locked, whatever a Pre handler did to them meanwhile: the rows
+        # updated are the rows reported. Through the caller's queryset only when the values may refer
+        # to its annotations (its filters then apply again).
+        restricted = (
+            queryset.using(using) if queryset.query.annotations else model._base_manager.db_manager(using).all()
+        )
         count = 0
         if connection.vendor == "postgresql" and pk_field.column is not None:  # one column (not a composite key)
             # One array parameter: with one per key, Django and psycopg spend longer preparing the
