@@ -256,7 +256,7 @@ def _record_builder(
     if (
         model.__init__ is not Model.__init__
         or model.__setattr__ is not Model.__setattr__
-        or getattr(model.from_db, "__func__", None) is not getattr(Model.from_db, "__func__", None)
+        or not _wiring.loads_like_django(model)
         or pre_init.has_listeners(model)
         or post_init.has_listeners(model)
         or any(type(inspect.getattr_static(model, attname, None)) not in _PLAIN_ATTRIBUTES for attname in attnames)

@@ -10,10 +10,11 @@ which one), only the models it can reach are re-examined.
 
 How each operation is observed:
 
-* load: ``Model.from_db`` is wrapped; for models whose update events are
-  handled it keeps a reference to the row it built the instance from, and a
-  marshalled copy of its mutable values (JSON), so that the diff of the next
-  save needs no query and still sees in-place changes;
+* load: ``from_db`` is wrapped on each model whose update events are handled
+  (models nobody tracks load through Django's own, untouched); the wrapper
+  keeps a reference to the row it built the instance from, and a marshalled
+  copy of its mutable values (JSON), so that the diff of the next save needs
+  no query and still sees in-place changes;
 * save: ``Model.save_base`` is wrapped (Django's ``pre_save`` cannot add the
   fields a pre handler changed to ``update_fields``); ``save()``, ``asave()``,
   ``create()``, ``get_or_create()`` and ``update_or_create()`` all end there;
@@ -320,6 +321,7 @@ def _apply(models: Iterable[type[Model]]) -> None:
                 _tracked[model] = hooks
             else:
                 _tracked.pop(model, None)
+        _keep_loaded_rows(model, model in _tracked)
     if changed:
         _relations.connect(_hooks)
 
@@ -446,13 +448,59 @@ def _stored(values: dict[str, Any]) -> dict[str, Any]:
 _django_from_db = Model.from_db.__func__  # type: ignore[attr-defined]
 
 
-def _from_db(cls: type[Model], /, db: str, field_names: Sequence[str], values: Sequence[Any], **options: Any) -> Model:
-    # ``options``: arguments newer Django versions add (6.1: ``fetch_mode``), passed through.
-    instance: Model = _django_from_db(cls, db, field_names, values, **options)
-    hooks = _tracked.get(cls)
-    if hooks is not None:
-        instance.__dict__[STORED] = hooks.loaded_row(field_names, values)
-    return instance
+def _own_from_db(model: type[Model]) -> Callable[..., Model]:
+    """The function ``model.from_db`` runs without canvas-core's wrappers (Django's, or the model's own)."""
+    for klass in model.__mro__:
+        attribute = klass.__dict__.get("from_db")
+        if attribute is None:
+            continue
+        function = getattr(attribute, "__func__", attribute)
+        if not getattr(function, "keeps_loaded_rows", False):
+            return function  # type: ignore[no-any-return]
+    return _django_from_db  # type: ignore[no-any-return]
+
+
+def loads_like_django(model: type[Model]) -> bool:
+    """Whether loading a record of ``model`` is Django's own ``from_db`` (with canvas-core's wrapper or not)."""
+    return _own_from_db(model) is _django_from_db
+
+
+def _keep_loaded_rows(model: type[Model], keep: bool) -> None:
+    """Wrap ``model.from_db`` so that its records keep the row they were loaded from, or unwrap it.
+
+    Per model, not on ``Model``: loading a model nobody tracks costs nothing. Subclasses inherit the
+    wrapper; it keeps rows only for the classes that are tracked themselves.
+    """
+    installed = model.__dict__.get("from_db")
+    ours = installed is not None and getattr(getattr(installed, "__func__", installed), "keeps_loaded_rows", False)
+    if keep == ours:
+        return
+    if not keep:
+        previous = _replaced_from_db.pop(model, None)
+        if previous is None:
+            delattr(model, "from_db")
+        else:
+            model.from_db = previous  # type: ignore[method-assign]
+        return
+    own = _own_from_db(model)
+    if "from_db" in model.__dict__:
+        _replaced_from_db[model] = model.__dict__["from_db"]
+
+    def from_db(
+        cls: type[Model], /, db: str, field_names: Sequence[str], values: Sequence[Any], **options: Any
+    ) -> Model:
+        # ``options``: arguments newer Django versions add (6.1: ``fetch_mode``), passed through.
+        instance: Model = own(cls, db, field_names, values, **options)
+        hooks = _tracked.get(cls)
+        if hooks is not None:
+            instance.__dict__[STORED] = hooks.loaded_row(field_names, values)
+        return instance
+
+    from_db.keeps_loaded_rows = True  # type: ignore[attr-defined]
+    model.from_db = classmethod(from_db)  # type: ignore[method-assign, assignment]
+
+
+_replaced_from_db: dict[type[Model], Any] = {}  # a model's own from_db, while canvas-core's wraps it
 
 
 def _fetch_stored(
@@ -925,7 +973,6 @@ def install() -> None:
         if not _installed:
             Model.save_base = _save_base  # type: ignore[method-assign]
             Model.refresh_from_db = _refresh_from_db  # type: ignore[method-assign]
-            Model.from_db = classmethod(_from_db)  # type: ignore[assignment]
             QuerySet.bulk_create = _bulk_create  # type: ignore[assignment, method-assign]
             QuerySet.bulk_update = _bulk_update  # type: ignore[method-assign]
             Collector.delete = _collector_delete  # type: ignore[method-assign]
