@@ -485,6 +485,8 @@ def _keep_loaded_rows(model: type[Model], keep: bool) -> None:
     own = _own_from_db(model)
     if "from_db" in model.__dict__:
         _replaced_from_db[model] = model.__dict__["from_db"]
+    else:  # (and forget one replaced earlier but since removed by someone else)
+        _replaced_from_db.pop(model, None)
 
     def from_db(
         cls: type[Model], /, db: str, field_names: Sequence[str], values: Sequence[Any], **options: Any
