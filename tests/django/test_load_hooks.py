@@ -38,7 +38,7 @@ def test_a_tracked_model_with_its_own_from_db_keeps_it(recorder: Recorder, monke
     loaded: list[str] = []
 
     def own_from_db(
-        cls: type[Counter], db: str, field_names: Sequence[str], values: Sequence[Any], **options: Any
+        cls: type[Counter], /, db: str, field_names: Sequence[str], values: Sequence[Any], **options: Any
     ) -> Counter:
         loaded.append(db)
         record: Counter = _wiring._django_from_db(cls, db, field_names, values, **options)
