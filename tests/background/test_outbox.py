@@ -193,6 +193,43 @@ def test_a_transaction_of_many_jobs_writes_them_all_in_few_statements(
     assert sum(len(message["jobs"]) for message in published(redis_client, queue)) == 2_500
 
 
+def test_rows_written_without_the_orm_read_back_as_the_orm_writes_them() -> None:
+    """The INSERT is built once per shape, constant defaults written out: what it stores must not differ."""
+    first, second, taken = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    payload = {"v": 1, "text": "it's \"quoted\"; DROP TABLE x; --", "n": [1, 2.5, None], "nested": {"ok": True}}
+    BackgroundJob.objects.create(id=taken, handler="already:there", event_type="e:E")
+
+    with CaptureQueriesContext(connection) as queries:
+        _outbox._insert(
+            BackgroundJob,
+            connection.alias,
+            [
+                {"id": first, "handler": "shop.handlers:on_order", "event_type": "shop:Ordered", "payload": payload},
+                # another shape: no payload, a handler name that is not a str, deliveries given
+                {"id": second, "handler": 42, "event_type": "shop:Ordered", "deliveries": 3},
+                {"id": taken, "handler": "other:one", "event_type": "e:E"},  # conflicts: ignored
+            ],
+            ignore_conflicts=True,
+        )
+
+    (insert,) = [query["sql"] for query in queries.captured_queries if query["sql"].startswith("INSERT")]
+    one, two = BackgroundJob.objects.get(id=first), BackgroundJob.objects.get(id=second)
+    assert (one.handler, one.event_type, one.payload) == ("shop.handlers:on_order", "shop:Ordered", payload)
+    assert (one.deliveries, one.attempts, one.outcome, one.published_at, one.finished_at) == (0, 0, "", None, None)
+    assert one.created_at is not None
+    assert (two.handler, two.payload, two.deliveries) == ("42", None, 3)
+    assert BackgroundJob.objects.get(id=taken).handler == "already:there"
+    assert "DROP TABLE" in insert  # the payload went in as a quoted value (the logged SQL shows it)...
+    assert BackgroundJob.objects.count() == 3  # ...and nothing else ran
+
+    # One shape a statement: a batch of jobs written at commit (the outbox's own rows) leaves the
+    # defaults no row gives as literals, not parameters.
+    with CaptureQueriesContext(connection) as queries:
+        _outbox._insert(BackgroundJob, connection.alias, [{"id": uuid.uuid4(), "handler": "h:h", "event_type": "e:E"}])
+    (insert,) = [query["sql"] for query in queries.captured_queries if query["sql"].startswith("INSERT")]
+    assert "NULL, 0, 0, NULL, ''" in insert
+
+
 def test_canvas_cores_own_rows_emit_no_record_events(engine: CeleryEngine, book: Book) -> None:
     """A background handler of every creation would otherwise enqueue a job for each job, without end."""
     seen: list[type[Any]] = []

@@ -97,12 +97,12 @@ def _transaction_database(event: Event) -> str | None:
     models = sys.modules.get("django.db.models")
     if models is None:
         return None
-    from django.db import DEFAULT_DB_ALIAS, connections, router
-
     record = getattr(event, "record", None)
     if isinstance(event, RecordEvent) and isinstance(record, models.Model):
-        return record._state.db or router.db_for_write(type(record))
+        # (sys.modules, not ``from django.db import router``: that statement runs importlib code per job)
+        return record._state.db or sys.modules["django.db"].router.db_for_write(type(record))  # type: ignore[no-any-return]
     from django.conf import settings
+    from django.db import DEFAULT_DB_ALIAS, connections
 
     if settings.configured and DEFAULT_DB_ALIAS in settings.DATABASES:
         connection = connections[DEFAULT_DB_ALIAS]

@@ -62,7 +62,11 @@ Publish = Callable[[str, list[str]], None]
 
 def available() -> bool:
     """Whether this process can use the tables: Django is set up with ``canvas_core`` installed."""
-    return settings.configured and apps.ready and apps.is_installed("canvas_core")
+    if not (settings.configured and apps.ready):
+        return False
+    # apps.is_installed(), by label rather than by scanning every app's name: this runs per job.
+    config = apps.app_configs.get("canvas_core")
+    return config is not None and config.name == "canvas_core"
 
 
 def job_database() -> str:
@@ -92,23 +96,97 @@ def _insert(
     if not rows:
         return False
     connection = connections[using]
-    fields = list(model._meta.concrete_fields)
-    names = ", ".join(connection.ops.quote_name(field.column) for field in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    values = []
+    given = frozenset(rows[0])
+    if any(row.keys() != given for row in rows):  # rows of different shapes: each one names all fields
+        given = frozenset(name for row in rows for name in row)
+    shape = _insert_shape(model, connection, given, ignore_conflicts)
+    values: list[Any] = []
     for row in rows:
-        for field in fields:
-            value = row[field.name] if field.name in row else field.get_default()
-            values.append(field.get_db_prep_save(value, connection))
-    on_conflict = OnConflict.IGNORE if ignore_conflicts else None
-    statement = f"{connection.ops.insert_statement(on_conflict=on_conflict)} "
-    statement += f"{connection.ops.quote_name(model._meta.db_table)} ({names}) VALUES "
-    statement += ", ".join([f"({placeholders})"] * len(rows))
-    statement += " " + (connection.ops.on_conflict_suffix_sql(fields, on_conflict, [], []) or "")
+        for name, prepare in shape.prepared:
+            value = row[name] if name in row else shape.defaults[name]()
+            values.append(value if prepare is None else prepare(value, connection))
+    statement = shape.head + ", ".join([shape.group] * len(rows)) + shape.tail
     with connection.cursor() as cursor:
         committed = then_commit and _takes_several_statements(cursor.cursor)
         cursor.execute(statement + "; COMMIT" if committed else statement, values)
     return committed
+
+
+@dataclass(frozen=True)
+class _InsertShape:
+    """How to INSERT rows that give one set of fields: the statement's parts and how to adapt each value."""
+
+    head: str
+    """``INSERT INTO table (columns) VALUES `` (each column once, in the model's order)."""
+    group: str
+    """One row's ``(...)``: a placeholder per value passed, the constant defaults written out."""
+    tail: str
+    prepared: tuple[tuple[str, Callable[[Any, Any], Any] | None], ...]
+    """(field name, what adapts its value, None when nothing needs to) for each placeholder, in order."""
+    defaults: dict[str, Callable[[], Any]]
+    """The default of each passed field a row may leave out."""
+
+
+_insert_shapes: dict[tuple[Any, ...], _InsertShape] = {}
+
+
+def _insert_shape(model: type[Any], connection: Any, given: frozenset[str], ignore_conflicts: bool) -> _InsertShape:
+    """The statement shape for ``model`` rows giving ``given`` fields, on this connection's backend (cached).
+
+    Worked out once, not per job: Django's ``get_db_prep_save`` for each of ten
+    fields, and the driver's quoting of each value, cost more than the rest of
+    staging a job. A field no row gives and whose default is ``None``, an int
+    or ``""`` is written out in the statement; strings passed to text columns
+    go to the driver as they are.
+    """
+    key = (model, connection.alias, connection.vendor, given, ignore_conflicts)
+    shape = _insert_shapes.get(key)
+    if shape is not None:
+        return shape
+    fields = list(model._meta.concrete_fields)
+    ops = connection.ops
+    placeholders: list[str] = []
+    prepared: list[tuple[str, Callable[[Any, Any], Any] | None]] = []
+    defaults: dict[str, Callable[[], Any]] = {}
+    for field in fields:
+        if field.name not in given and not callable(field.default):
+            constant = field.get_default()
+            literal = _literal(constant)
+            if literal is not None:
+                placeholders.append(literal)
+                continue
+        placeholders.append("%s")
+        defaults[field.name] = field.get_default  # for the rows that leave it out
+        text = field.get_internal_type() in {"CharField", "TextField"}
+        prepared.append((field.name, _as_text if text else field.get_db_prep_save))
+    on_conflict = OnConflict.IGNORE if ignore_conflicts else None
+    names = ", ".join(ops.quote_name(field.column) for field in fields)
+    table = ops.quote_name(model._meta.db_table)
+    shape = _InsertShape(
+        head=f"{ops.insert_statement(on_conflict=on_conflict)} {table} ({names}) VALUES ",
+        group=f"({', '.join(placeholders)})",
+        tail=" " + (ops.on_conflict_suffix_sql(fields, on_conflict, [], []) or ""),
+        prepared=tuple(prepared),
+        defaults=defaults,
+    )
+    _insert_shapes[key] = shape
+    return shape
+
+
+def _literal(value: object) -> str | None:
+    """``value`` as SQL any backend reads, for the few constants defaults take; None for anything else."""
+    if value is None:
+        return "NULL"
+    if type(value) is int:
+        return str(value)
+    if value == "" and type(value) is str:
+        return "''"
+    return None
+
+
+def _as_text(value: Any, connection: Any) -> Any:
+    # What CharField.get_db_prep_save does (str() of anything but None), without its calls.
+    return value if type(value) is str or value is None else str(value)
 
 
 def _takes_several_statements(cursor: object) -> bool:
@@ -155,9 +233,10 @@ def stage(job: Job, using: str, relay: Relay) -> None:
         },
         relay,
     )
-    if connections[using].in_atomic_block:
+    connection = connections[using]
+    if connection.in_atomic_block:
         _install_commit_hook()
-    transaction.on_commit(staged, using=using)  # in autocommit mode Django calls it at once
+    connection.on_commit(staged)  # transaction.on_commit(); in autocommit mode Django calls it at once
 
 
 class StagedJob:

@@ -103,7 +103,8 @@ class Job:
     def for_event(cls, handler: str, registered_for: type[Event], event: Event) -> Job:
         """Copy ``event`` for ``handler``; raise :class:`EventNotSerializable` if it cannot travel."""
         event_class = type(event)
-        marker = f"__canvas_record_{uuid.uuid4().hex}__"
+        job_id = uuid.uuid4()
+        marker = f"__canvas_record_{job_id.hex}__"  # as unguessable as a fresh uuid4 when the event was built
         allowed = record_models(event_class)
         records: list[dict[str, Any]] = []
 
@@ -134,11 +135,12 @@ class Job:
             fields["record"] = {marker: len(records) - 1}
         return cls(
             handler=handler,
-            registered_for=event_name(registered_for),
-            event_type=event_name(event_class),
+            registered_for=_event_name(registered_for),
+            event_type=_event_name(event_class),
             fields=fields,
             records=tuple(records),
             marker=marker if records else "",
+            id=str(job_id),
             context=current_context().as_dict(),
             sealed=has_secrets(event_class),
         )
@@ -249,6 +251,9 @@ def event_name(event_type: type[Any]) -> str:
     return name
 
 
+_event_name = functools.cache(event_name)  # for emitters: a class's name does not change
+
+
 def _argument_name(argument: object) -> str:
     if _is_django_model_class(argument):
         return f"model:{argument._meta.label_lower}"  # type: ignore[attr-defined]
@@ -318,8 +323,16 @@ def describe_error(exc: BaseException) -> str:
     return type(exc).__qualname__  # an arbitrary exception's message may quote values
 
 
+_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def _jsonable(value: Any, encode_record: Callable[[Any], object]) -> Any:
     """JSON-compatible data for a Python-mode dump, secrets revealed, records replaced."""
+    cls = type(value)
+    if cls in _JSON_SCALARS:  # the usual values, told by their exact type (subclasses: the checks below)
+        return value
+    if cls is dict:
+        return {key if type(key) is str else _key(key): _jsonable(item, encode_record) for key, item in value.items()}
     if value is None or isinstance(value, str | bool | int | float):
         return value
     if isinstance(value, SecretStr | SecretBytes | Secret):

@@ -30,6 +30,7 @@ import dataclasses
 import logging
 import sys
 import threading
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from celery import Celery, Task
@@ -129,9 +130,7 @@ class CeleryEngine:
         """Write ``job`` to the outbox in the current transaction of ``using``; ``False`` when there is none."""
         if not self.outbox or not _django_tables_available():
             return False
-        from . import _outbox
-
-        _outbox.stage(job, using, self.relay())
+        _outbox_module().stage(job, using, self.relay())
         return True
 
     def relay(self) -> Relay:
@@ -370,6 +369,18 @@ def _json_loads(text: str) -> Any:
 def _django_tables_available() -> bool:
     if "django.apps" not in sys.modules:
         return False
-    from . import _outbox
+    return bool(_outbox_module().available())
 
-    return _outbox.available()
+
+def _outbox_module() -> ModuleType:
+    """``canvas_core.background._outbox``, imported on first use (it needs Django).
+
+    Not ``from . import _outbox`` in each caller: that statement runs importlib's
+    Python code on every call, and these run for every job.
+    """
+    module = sys.modules.get(f"{__package__}._outbox")
+    if module is None:
+        from . import _outbox
+
+        module = _outbox
+    return module
