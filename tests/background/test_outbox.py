@@ -196,7 +196,7 @@ def test_a_transaction_of_many_jobs_writes_them_all_in_few_statements(
 def test_rows_written_without_the_orm_read_back_as_the_orm_writes_them() -> None:
     """The INSERT is built once per shape, constant defaults written out: what it stores must not differ."""
     first, second, taken = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-    payload = {"v": 1, "text": "it's \"quoted\"; DROP TABLE x; --", "n": [1, 2.5, None], "nested": {"ok": True}}
+    payload = {"v": 1, "text": 'it\'s "quoted"; DROP TABLE x; --', "n": [1, 2.5, None], "nested": {"ok": True}}
     BackgroundJob.objects.create(id=taken, handler="already:there", event_type="e:E")
 
     with CaptureQueriesContext(connection) as queries:

@@ -139,6 +139,70 @@ def test_post_delete_handlers_still_see_the_primary_key(recorder: Recorder) -> N
     assert pks == [expected]
 
 
+def test_a_delete_of_many_rows_emits_each_event_once_pre_before_and_post_after_the_rows_go() -> None:
+    """A model's events go out together, on Django's first signal of that model: once each, at the right time."""
+    authors = [Author.objects.create(name=f"A{i}") for i in range(5)]
+    seen: list[tuple[str, Any, int]] = []
+
+    @events.handle_event(events.PreRecordDelete, origin=Author)
+    def before(event: events.PreRecordDelete[Author]) -> None:
+        seen.append(("pre", event.record.pk, Author.objects.filter(pk=event.record.pk).count()))
+
+    @events.handle_event(events.PostRecordDelete, origin=Author)
+    def after(event: events.PostRecordDelete[Author]) -> None:
+        seen.append(("post", event.record.pk, Author.objects.filter(pk=event.record.pk).count()))
+
+    Author.objects.filter(pk__in=[a.pk for a in authors[1:]]).delete()
+    keys = sorted(a.pk for a in authors[1:])
+    # (in Django's order: its own signals go in key order before the delete, the reverse after it)
+    assert sorted(entry for entry in seen if entry[0] == "pre") == [("pre", pk, 1) for pk in keys]
+    assert sorted(entry for entry in seen if entry[0] == "post") == [("post", pk, 0) for pk in keys]
+    assert [kind for kind, _, _ in seen] == ["pre"] * 4 + ["post"] * 4
+
+
+def test_a_pre_handler_deleting_a_row_of_the_same_delete_reports_each_row_once() -> None:
+    first, second, third = (Author.objects.create(name=name) for name in ("A", "B", "C"))
+    kinds: list[tuple[str, Any]] = []
+
+    @events.handle_event(events.PreRecordDelete, origin=Author)
+    def before(event: events.PreRecordDelete[Author]) -> None:
+        kinds.append(("pre", event.record.name))
+        if event.record.pk == first.pk:
+            Author.objects.filter(pk=third.pk).delete()  # a nested delete, inside the outer one's events
+
+    @events.handle_event(events.PostRecordDelete, origin=Author)
+    def after(event: events.PostRecordDelete[Author]) -> None:
+        kinds.append(("post", event.record.name))
+
+    Author.objects.filter(pk__in=[first.pk, second.pk, third.pk]).delete()
+    assert not Author.objects.exists()
+    # C: once by the nested delete; the outer one still reports the instance it collected (as Django's
+    # signals do), so C's Pre and Post come twice, from two deletes, each once.
+    nested = [("pre", "C"), ("post", "C")]
+    outer = [("pre", "A"), ("pre", "B"), ("pre", "C"), ("post", "A"), ("post", "B"), ("post", "C")]
+    assert sorted(kinds) == sorted(nested + outer)
+
+
+def test_delete_signals_sent_by_hand_still_emit_for_their_instance() -> None:
+    """Outside a Collector.delete(), or for an instance it is not deleting, the signal's instance alone."""
+    from django.db.models.signals import pre_delete
+
+    ada, other = Author.objects.create(name="Ada"), Author.objects.create(name="Other")
+    seen: list[Any] = []
+
+    @events.handle_event(events.PreRecordDelete, origin=Author)
+    def before(event: events.PreRecordDelete[Author]) -> None:
+        seen.append(event.record.name)
+        if event.record.name == "Ada":  # during a real delete, a hand-sent signal for another instance
+            pre_delete.send(sender=Author, instance=Author.objects.get(pk=other.pk), using="default")
+
+    pre_delete.send(sender=Author, instance=Author(name="By hand"), using="default")
+    assert seen == ["By hand"]
+    ada.delete()
+    assert seen == ["By hand", "Ada", "Other"]
+    assert Author.objects.filter(pk=other.pk).exists()
+
+
 def test_fixture_loading_raw_saves_emit_nothing(recorder: Recorder) -> None:
     recorder.listen(Author)
     recorder.listen(Book)

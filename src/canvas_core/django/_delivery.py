@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from django.db import DatabaseError, connections
@@ -27,7 +27,7 @@ from django.db.transaction import TransactionManagementError
 
 from canvas_core.events import Event, EventValidationError, emit_event
 from canvas_core.events._adapters import reject_awaitable
-from canvas_core.events._dispatch import emit_guarded
+from canvas_core.events._dispatch import emit_guarded, emit_guarded_each
 
 __all__ = ["deliver", "deliver_each"]
 
@@ -49,7 +49,16 @@ def deliver(
     at ERROR and the write goes on without it. ``connection``: ``using``'s, when
     the caller has it (``connections[using]`` costs more than emitting).
     """
-    deliver_each(event_type, origin, using, (fields,), connection)
+    if connection is None:
+        connection = connections[using]
+    fields["database"] = using
+    try:
+        if connection.in_atomic_block:
+            emit_guarded(_Guard(connection).run, event_type, origin, fields)
+        else:
+            emit_event(event_type, origin=origin, **fields)
+    except EventValidationError as exc:
+        _invalid(event_type, origin, exc)
 
 
 def deliver_each(
@@ -59,23 +68,38 @@ def deliver_each(
     each_fields: Iterable[dict[str, Any]],
     connection: BaseDatabaseWrapper | None = None,
 ) -> None:
-    """:func:`deliver` one event per item of ``each_fields``, in order (one write of many rows)."""
+    """:func:`deliver` one event per item of ``each_fields``, in order (one write of many rows).
+
+    The handlers are looked up once for all the events, and inside ``atomic()``
+    one savepoint guard serves every handler call in turn.
+    """
     if connection is None:
         connection = connections[using]
-    run_guarded = functools.partial(_run_guarded, connection)
+    if connection.in_atomic_block:
+        invalid = functools.partial(_invalid, event_type, origin)
+        emit_guarded_each(_Guard(connection).run, event_type, origin, _on_database(each_fields, using), invalid)
+        return
     for fields in each_fields:
         fields["database"] = using
         try:
-            if not connection.in_atomic_block:
-                emit_event(event_type, origin=origin, **fields)
-            else:
-                emit_guarded(run_guarded, event_type, origin, fields)
-        except EventValidationError:
-            logger.exception(
-                "canvas_core could not build %s for a write of %s; its handlers did not run",
-                event_type.__qualname__,
-                origin.__qualname__,
-            )
+            emit_event(event_type, origin=origin, **fields)
+        except EventValidationError as exc:
+            _invalid(event_type, origin, exc)
+
+
+def _on_database(each_fields: Iterable[dict[str, Any]], using: str) -> Iterator[dict[str, Any]]:
+    for fields in each_fields:
+        fields["database"] = using
+        yield fields
+
+
+def _invalid(event_type: type[Event], origin: type[Any], exc: EventValidationError) -> None:
+    logger.error(
+        "canvas_core could not build %s for a write of %s; its handlers did not run",
+        event_type.__qualname__,
+        origin.__qualname__,
+        exc_info=exc,
+    )
 
 
 class _LazySavepoint:
@@ -102,48 +126,65 @@ class _LazySavepoint:
         return execute(sql, params, many, context)
 
 
-def _run_guarded(connection: BaseDatabaseWrapper, handler: Callable[[Any], object], event: Event) -> None:
-    """Call ``handler``; on failure undo its SQL and ``on_commit`` callbacks, then re-raise."""
-    savepoint = _LazySavepoint(connection)
-    # What the handler schedules with on_commit() comes after this mark, also before its first query.
-    on_commit_mark = len(connection.run_on_commit)
-    doomed_before = connection.needs_rollback
-    failure: Exception | None = None
-    # What connection.execute_wrapper(savepoint) does, without a generator per handler call.
-    connection.execute_wrappers.append(savepoint)
-    try:
-        result = handler(event)
-        if result is not None:
-            reject_awaitable(result, handler)
-    except Exception as exc:
-        failure = exc
-    finally:
-        connection.execute_wrappers.pop()
-    sid = savepoint.sid
-    if failure is None and connection.needs_rollback and not doomed_before and sid is not None:
-        # The handler caught an error inside its own atomic(savepoint=False): Django marked the
-        # transaction for rollback. Its writes are undone below; say so instead of losing them silently.
-        failure = TransactionManagementError(
-            "The handler caught an exception raised inside its own atomic(savepoint=False) block, which marks "
-            "the transaction for rollback: its database writes were rolled back. Use atomic() with a savepoint "
-            "in the handler, or let the exception propagate."
-        )
-    if sid is not None:
-        if failure is None and not connection.needs_rollback:
-            try:
-                connection.savepoint_commit(sid)
-                sid = None
-            except DatabaseError as exc:  # e.g. the handler swallowed an error that aborted the transaction
-                failure = exc
+class _Guard:
+    """Runs handlers one at a time, each behind its own lazy savepoint (see the module docstring).
+
+    One guard serves all the handler calls of one write, in turn: the
+    savepoint wrapper is reset for each call rather than made anew.
+    """
+
+    __slots__ = ("connection", "savepoint")
+
+    def __init__(self, connection: BaseDatabaseWrapper) -> None:
+        self.connection = connection
+        self.savepoint = _LazySavepoint(connection)
+
+    def run(self, handler: Callable[[Any], object], event: Event) -> None:
+        """Call ``handler``; on failure undo its SQL and ``on_commit`` callbacks, then re-raise."""
+        connection = self.connection
+        savepoint = self.savepoint
+        if savepoint.sid is not None:  # the previous call was cut short (KeyboardInterrupt...): start afresh
+            savepoint = self.savepoint = _LazySavepoint(connection)
+        # What the handler schedules with on_commit() comes after this mark, also before its first query.
+        on_commit_mark = len(connection.run_on_commit)
+        doomed_before = connection.needs_rollback
+        failure: Exception | None = None
+        # What connection.execute_wrapper(savepoint) does, without a generator per handler call.
+        connection.execute_wrappers.append(savepoint)
+        try:
+            result = handler(event)
+            if result is not None:
+                reject_awaitable(result, handler)
+        except Exception as exc:
+            failure = exc
+        finally:
+            connection.execute_wrappers.pop()
+        sid = savepoint.sid
+        if failure is None and connection.needs_rollback and not doomed_before and sid is not None:
+            # The handler caught an error inside its own atomic(savepoint=False): Django marked the
+            # transaction for rollback. Its writes are undone below; say so instead of losing them silently.
+            failure = TransactionManagementError(
+                "The handler caught an exception raised inside its own atomic(savepoint=False) block, which marks "
+                "the transaction for rollback: its database writes were rolled back. Use atomic() with a savepoint "
+                "in the handler, or let the exception propagate."
+            )
         if sid is not None:
-            # Undo what the handler did: the caller's transaction becomes usable again.
-            connection.needs_rollback = False
-            try:
-                connection.savepoint_rollback(sid)
-            except DatabaseError:  # the connection is broken: only the caller's rollback can help
-                connection.needs_rollback = True
-    elif connection.needs_rollback and not doomed_before:
-        connection.needs_rollback = False  # the handler ran no SQL: nothing of the caller's is lost
-    if failure is not None:
-        del connection.run_on_commit[on_commit_mark:]  # nothing a failed handler scheduled runs
-        raise failure
+            if failure is None and not connection.needs_rollback:
+                try:
+                    connection.savepoint_commit(sid)
+                    sid = None
+                except DatabaseError as exc:  # e.g. the handler swallowed an error that aborted the transaction
+                    failure = exc
+            if sid is not None:
+                # Undo what the handler did: the caller's transaction becomes usable again.
+                connection.needs_rollback = False
+                try:
+                    connection.savepoint_rollback(sid)
+                except DatabaseError:  # the connection is broken: only the caller's rollback can help
+                    connection.needs_rollback = True
+        elif connection.needs_rollback and not doomed_before:
+            connection.needs_rollback = False  # the handler ran no SQL: nothing of the caller's is lost
+        savepoint.sid = None  # ready for the next handler
+        if failure is not None:
+            del connection.run_on_commit[on_commit_mark:]  # nothing a failed handler scheduled runs
+            raise failure

@@ -61,7 +61,7 @@ from canvas_core.events._generics import _type_argument_matches
 from canvas_core.events._registry import RegistrationChange, origin_matches
 
 from . import _relations, _updates
-from ._delivery import deliver
+from ._delivery import deliver, deliver_each
 
 __all__ = [
     "DEFAULT_HANDLER_MODULES",
@@ -748,11 +748,26 @@ def _mark_parent_rows(instance: Model) -> None:
             _mark_parent_rows(parent)
 
 
+class _DeleteRun:
+    """One ``Collector.delete()`` running in this thread, and the records its events were emitted for."""
+
+    __slots__ = ("connection", "data", "post_done", "pre_done", "using")
+
+    def __init__(self, collector: Collector) -> None:
+        self.using: str = collector.using
+        self.connection = connections[collector.using]
+        self.data: dict[type[Model], Any] = collector.data  # model -> the instances Django deletes, in order
+        # id() of the instances whose Pre / Post events went out with the rest of their model's
+        # (the instances stay alive in ``data`` meanwhile, so their ids are unique).
+        self.pre_done: set[int] = set()
+        self.post_done: set[int] = set()
+
+
 class _Deletes(threading.local):
-    """The (database alias, connection) of each ``Collector.delete()`` running in this thread, innermost last."""
+    """The ``Collector.delete()`` calls running in this thread, innermost last."""
 
     def __init__(self) -> None:
-        self.running: list[tuple[str, Any]] = []
+        self.running: list[_DeleteRun] = []
 
 
 _deletes = _Deletes()
@@ -760,46 +775,62 @@ _django_collector_delete = Collector.delete
 
 
 def _collector_delete(self: Collector) -> tuple[int, dict[str, int]]:
-    # Django sends the delete signals one row at a time; looking the connection up once per delete,
-    # not once per signal, is most of what the integration can save there.
+    # Django sends the delete signals one row at a time, each model's rows one after the other: the
+    # events of a model's rows are emitted together, on the first signal of that model (one handler
+    # lookup, one savepoint guard), and the connection is looked up once per delete.
     if not _hooks:
         return _django_collector_delete(self)
+    for model, instances in self.data.items():
+        hooks = _hooks.get(model)
+        if hooks is not None and hooks.deletes and hooks.has_parents:
+            for instance in instances:
+                _mark_parent_rows(instance)
     running = _deletes.running
-    running.append((self.using, connections[self.using]))
+    running.append(_DeleteRun(self))
     try:
         return _django_collector_delete(self)
     finally:
         running.pop()
 
 
-def _delete_connection(using: str) -> Any:
-    """The connection of the delete running for ``using`` in this thread, or None (then looked up)."""
-    running = _deletes.running
-    if running:
-        alias, connection = running[-1]
-        if alias == using:
-            return connection
-    return None
-
-
 def _on_pre_delete(sender: type[Model], instance: Model, using: str, **kwargs: Any) -> None:
+    running = _deletes.running
+    if running and id(instance) in running[-1].pre_done and running[-1].using == using:
+        return  # its event went out with its model's others (the common case: first, and cheap)
     hooks = _hooks.get(sender)
-    if hooks is None or hooks.pre_delete is None:
-        return
-    if hooks.has_parents:
-        _mark_parent_rows(instance)
-    if PARENT_ROW not in instance.__dict__:
-        deliver(hooks.pre_delete, sender, using, {"record": instance}, _delete_connection(using))
+    if hooks is not None and hooks.pre_delete is not None:
+        _deliver_delete(hooks, hooks.pre_delete, sender, instance, using, pre=True)
 
 
 def _on_post_delete(sender: type[Model], instance: Model, using: str, **kwargs: Any) -> None:
-    hooks = _hooks.get(sender)
-    if hooks is None or hooks.post_delete is None:
+    running = _deletes.running
+    if running and id(instance) in running[-1].post_done and running[-1].using == using:
         return
-    if hooks.has_parents:
-        _mark_parent_rows(instance)
-    if PARENT_ROW not in instance.__dict__:
-        deliver(hooks.post_delete, sender, using, {"record": instance}, _delete_connection(using))
+    hooks = _hooks.get(sender)
+    if hooks is not None and hooks.post_delete is not None:
+        _deliver_delete(hooks, hooks.post_delete, sender, instance, using, pre=False)
+
+
+def _deliver_delete(
+    hooks: ModelHooks, event_type: type[Event], sender: type[Model], instance: Model, using: str, *, pre: bool
+) -> None:
+    """Emit ``event_type`` for ``instance``, with its model's other rows when a ``Collector.delete()`` runs."""
+    running = _deletes.running
+    run = running[-1] if running and running[-1].using == using else None
+    done = None if run is None else run.pre_done if pre else run.post_done
+    batch = None if run is None else run.data.get(sender)
+    # Django signals a model's first instance first; any other is looked for by identity (== compares keys).
+    if run is None or not batch or (batch[0] is not instance and not any(item is instance for item in batch)):
+        # A signal sent outside Collector.delete(), or by hand for an instance it is not deleting: alone.
+        if hooks.has_parents:
+            _mark_parent_rows(instance)
+        if PARENT_ROW not in instance.__dict__:
+            deliver(event_type, sender, using, {"record": instance})
+        return
+    assert done is not None
+    done.update(map(id, batch))
+    records = [{"record": record} for record in batch if PARENT_ROW not in record.__dict__]
+    deliver_each(event_type, sender, using, records, run.connection)
 
 
 # -- bulk operations ----------------------------------------------------------------------------------

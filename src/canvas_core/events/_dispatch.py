@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Collection, Hashable
+from collections.abc import Callable, Collection, Hashable, Iterable
 from contextvars import ContextVar
 from typing import Any, ParamSpec, TypeVar
 
@@ -264,6 +264,57 @@ def emit_guarded(
     finally:
         depth[0] = level
     return event  # type: ignore[return-value]
+
+
+def emit_guarded_each(
+    call_handler: Callable[[Handler, Event], object],
+    event_type: type[Event],
+    origin: object,
+    each_fields: Iterable[dict[str, Any]],
+    invalid: Callable[[EventValidationError], object],
+) -> None:
+    """:func:`emit_guarded` for each item of ``each_fields`` in turn: one write of many records, say.
+
+    The handlers are looked up once, before the first event (like one
+    emission, the batch runs the handlers it started with). An event whose
+    fields do not validate is passed to ``invalid`` and the others go on.
+    """
+    build, handlers = registry.lookup(event_type, origin)
+    if handlers is None:  # a generic event, parametrized per event from its fields
+        for fields in each_fields:
+            try:
+                emit_guarded(call_handler, event_type, origin, fields)
+            except EventValidationError as exc:
+                invalid(exc)
+        return
+    if not handlers:
+        return  # nobody would see the events: none is built
+    runs = [(handler, getattr(handler, "run_through", None)) for handler in handlers]
+    depth = _nesting.depth
+    for fields in each_fields:
+        try:
+            event = build(fields)
+        except ValidationError as exc:
+            invalid(EventValidationError(event_type, exc))
+            continue
+        except EventValidationError as exc:
+            invalid(exc)
+            continue
+        level = depth[0]
+        if level >= MAX_NESTING_DEPTH and _too_deep(event, level):
+            raise EventNestingError(event, level, MAX_NESTING_DEPTH)
+        depth[0] = level + 1
+        try:
+            for handler, run_through in runs:
+                try:
+                    if run_through is not None:  # instruments are installed: they call each handler
+                        run_through(call_handler, event)
+                    else:
+                        call_handler(handler, event)
+                except Exception as exc:
+                    report_failure(event, origin, handler, exc)
+        finally:
+            depth[0] = level
 
 
 def _too_deep(event: Event, level: int) -> bool:
