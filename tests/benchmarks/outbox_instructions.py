@@ -8,7 +8,8 @@ directly at the commit (``direct``). Each variant runs ``N`` saves (100 by
 default) inside ``operator.call()``, which callgrind zeroes its counters
 before and dumps them after; ``--separate-threads=yes`` keeps the relay
 thread's work out of the emitting thread's counts. Needs PostgreSQL (the
-test suite's variables) and Redis::
+test suite's variables) and a broker: Redis on 127.0.0.1, or the one
+``CANVAS_BENCH_BROKER_URL`` names (``amqp://guest:guest@127.0.0.1:5672//``)::
 
     CANVAS_TEST_DATABASE=postgres CANVAS_TEST_POSTGRES_URL=postgresql://postgres@127.0.0.1:5432/bench \\
         valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file=/tmp/outbox.out \\
@@ -31,9 +32,9 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.django_settings")
 django.setup()
 
-import redis  # noqa: E402  (after django.setup())
-from django.core.management import call_command  # noqa: E402
+from django.core.management import call_command  # noqa: E402  (after django.setup())
 from django.db import transaction  # noqa: E402
+from kombu import Queue  # noqa: E402
 
 from canvas_core import background, events  # noqa: E402
 from canvas_core.background.celery import CeleryEngine  # noqa: E402
@@ -48,7 +49,7 @@ QUEUE = "canvas-outbox-instructions-unconsumed"  # nothing consumes it: only the
 
 def main(variants: list[str]) -> None:
     call_command("migrate", verbosity=0)
-    app = make_app(os.environ.get("CANVAS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"), QUEUE)
+    app = make_app(os.environ.get("CANVAS_BENCH_BROKER_URL", "redis://127.0.0.1:6379/0"), QUEUE)
     engines = {"outbox": CeleryEngine(app), "direct": CeleryEngine(app, outbox=False)}
     book = Book.objects.create(title="Dune", author=Author.objects.create(name="Frank Herbert"))
 
@@ -69,7 +70,10 @@ def main(variants: list[str]) -> None:
             engines["outbox"].relay().flush()
         print("ORDER", " ".join(variants))
     finally:
-        redis.Redis.from_url(app.conf.broker_url).delete(QUEUE)
+        with app.connection_for_write() as connection:
+            queue = Queue(QUEUE)(connection.default_channel)
+            queue.purge()
+            queue.delete()
 
 
 if __name__ == "__main__":

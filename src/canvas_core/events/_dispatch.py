@@ -244,25 +244,8 @@ def emit_guarded(
     failures are then isolated and reported exactly as by :func:`emit_event`.
     """
     event, handlers = _build_and_plan(event_type, origin, fields)
-    if not handlers:
-        return event  # type: ignore[return-value]
-    depth = _nesting.depth
-    level = depth[0]
-    if level >= MAX_NESTING_DEPTH and _too_deep(event, level):
-        raise EventNestingError(event, level, MAX_NESTING_DEPTH)
-    depth[0] = level + 1
-    try:
-        for handler in handlers:
-            try:
-                run_through = getattr(handler, "run_through", None)
-                if run_through is not None:  # instruments are installed: they call each handler
-                    run_through(call_handler, event)
-                else:
-                    call_handler(handler, event)
-            except Exception as exc:
-                report_failure(event, origin, handler, exc)
-    finally:
-        depth[0] = level
+    if handlers:
+        _call_guarded(call_handler, event, origin, _with_instruments(handlers))
     return event  # type: ignore[return-value]
 
 
@@ -289,8 +272,7 @@ def emit_guarded_each(
         return
     if not handlers:
         return  # nobody would see the events: none is built
-    runs = [(handler, getattr(handler, "run_through", None)) for handler in handlers]
-    depth = _nesting.depth
+    runs = _with_instruments(handlers)
     for fields in each_fields:
         try:
             event = build(fields)
@@ -300,21 +282,37 @@ def emit_guarded_each(
         except EventValidationError as exc:
             invalid(exc)
             continue
-        level = depth[0]
-        if level >= MAX_NESTING_DEPTH and _too_deep(event, level):
-            raise EventNestingError(event, level, MAX_NESTING_DEPTH)
-        depth[0] = level + 1
-        try:
-            for handler, run_through in runs:
-                try:
-                    if run_through is not None:  # instruments are installed: they call each handler
-                        run_through(call_handler, event)
-                    else:
-                        call_handler(handler, event)
-                except Exception as exc:
-                    report_failure(event, origin, handler, exc)
-        finally:
-            depth[0] = level
+        _call_guarded(call_handler, event, origin, runs)
+
+
+def _with_instruments(handlers: tuple[Handler, ...]) -> list[tuple[Handler, Callable[..., None] | None]]:
+    # A handler wrapped by instruments runs through them: ``run_through(call_handler, event)``.
+    return [(handler, getattr(handler, "run_through", None)) for handler in handlers]
+
+
+def _call_guarded(
+    call_handler: Callable[[Handler, Event], object],
+    event: Event,
+    origin: object,
+    runs: list[tuple[Handler, Callable[..., None] | None]],
+) -> None:
+    """Call each handler of ``runs`` (with its instruments' ``run_through``, if any) for ``event``, one level deeper."""
+    depth = _nesting.depth
+    level = depth[0]
+    if level >= MAX_NESTING_DEPTH and _too_deep(event, level):
+        raise EventNestingError(event, level, MAX_NESTING_DEPTH)
+    depth[0] = level + 1
+    try:
+        for handler, run_through in runs:
+            try:
+                if run_through is not None:  # instruments are installed: they call each handler
+                    run_through(call_handler, event)
+                else:
+                    call_handler(handler, event)
+            except Exception as exc:
+                report_failure(event, origin, handler, exc)
+    finally:
+        depth[0] = level
 
 
 def _too_deep(event: Event, level: int) -> bool:
