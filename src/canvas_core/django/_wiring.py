@@ -26,6 +26,7 @@ How each operation is observed:
 
 from __future__ import annotations
 
+import itertools
 import marshal
 import operator
 import threading
@@ -863,20 +864,37 @@ def _bulk_create(
     # Marked for writing, as Django's bulk_create does first: self.db is then the write database.
     self._for_write = True  # type: ignore[attr-defined]
     using = self.db
-    for obj, hooks in zip(objs, hooks_of, strict=True):
-        if hooks is not None and hooks.pre_create is not None:
-            deliver(hooks.pre_create, type(obj), using, {"record": obj})
+    _deliver_grouped(
+        using,
+        (
+            (hooks.pre_create, type(obj), {"record": obj})
+            for obj, hooks in zip(objs, hooks_of, strict=True)
+            if hooks is not None and hooks.pre_create is not None
+        ),
+    )
     created = _django_bulk_create(
         self, objs, batch_size, ignore_conflicts, update_conflicts, update_fields, unique_fields
     )
     for obj, hooks in zip(objs, hooks_of, strict=True):
-        if hooks is None:
-            continue
-        if hooks.tracks:
+        if hooks is not None and hooks.tracks:
             obj.__dict__[STORED] = _capture(hooks, obj.__dict__)
-        if hooks.post_create is not None:
-            deliver(hooks.post_create, type(obj), using, {"record": obj})
+    _deliver_grouped(
+        using,
+        (
+            (hooks.post_create, type(obj), {"record": obj})
+            for obj, hooks in zip(objs, hooks_of, strict=True)
+            if hooks is not None and hooks.post_create is not None
+        ),
+    )
     return created
+
+
+def _deliver_grouped(
+    using: str, deliveries: Iterable[tuple[type[Event], type[Model], dict[str, Any]]], connection: Any = None
+) -> None:
+    """Deliver ``(event type, model, fields)`` in order, each run of one event type and model together."""
+    for (event_type, model), run in itertools.groupby(deliveries, key=lambda delivery: delivery[:2]):
+        deliver_each(event_type, model, using, [fields for _, _, fields in run], connection)
 
 
 def _bulk_update(
@@ -910,9 +928,15 @@ def _bulk_update(
             continue
         stored_by_obj = _stored_for_bulk(hooks, using, members, written)
         befores = [_copy_loaded(hooks, obj.__dict__) for obj in members]
-        for obj, stored in zip(members, stored_by_obj, strict=True):
-            diff = _diff(written, stored, obj.__dict__)
-            deliver(hooks.pre_update, type(obj), using, {"record": obj, "diff": diff, "operation": "bulk_update"})
+        deliver_each(
+            hooks.pre_update,
+            hooks.model,  # every member's own model (groups are by model)
+            using,
+            [
+                {"record": obj, "diff": _diff(written, stored, obj.__dict__), "operation": "bulk_update"}
+                for obj, stored in zip(members, stored_by_obj, strict=True)
+            ],
+        )
         for obj, before in zip(members, befores, strict=True):
             extra.update(_diff(hooks.fields, before, obj.__dict__))
         plans.append((hooks, members, written, stored_by_obj))
@@ -940,9 +964,11 @@ def _bulk_update(
         diffs = _record_written(hooks, using, members, written, known)
         post_update = hooks.post_update
         if post_update is not None:
-            for obj, diff in zip(members, diffs, strict=True):
-                event_fields = {"record": obj, "diff": diff, "operation": "bulk_update"}
-                deliver(post_update, type(obj), using, event_fields, connection)
+            each = [
+                {"record": obj, "diff": diff, "operation": "bulk_update"}
+                for obj, diff in zip(members, diffs, strict=True)
+            ]
+            deliver_each(post_update, hooks.model, using, each, connection)
     return updated
 
 
