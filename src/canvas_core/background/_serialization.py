@@ -333,7 +333,7 @@ def _jsonable(value: Any, encode_record: Callable[[Any], object]) -> Any:
         return value
     if cls is dict:
         return {key if type(key) is str else _key(key): _jsonable(item, encode_record) for key, item in value.items()}
-    if value is None or isinstance(value, str | bool | int | float):
+    if isinstance(value, str | bool | int | float):
         return value
     if isinstance(value, SecretStr | SecretBytes | Secret):
         return _jsonable(value.get_secret_value(), encode_record)

@@ -752,12 +752,14 @@ def _mark_parent_rows(instance: Model) -> None:
 class _DeleteRun:
     """One ``Collector.delete()`` running in this thread, and the records its events were emitted for."""
 
-    __slots__ = ("connection", "data", "post_done", "pre_done", "using")
+    __slots__ = ("collector", "connection", "post_done", "pre_done", "using")
 
     def __init__(self, collector: Collector) -> None:
+        # Its ``data`` (model -> the instances it deletes, in order) is read when a model's first signal
+        # comes: Collector.delete() sorts it, rebinding the attribute, before sending any.
+        self.collector = collector
         self.using: str = collector.using
         self.connection = connections[collector.using]
-        self.data: dict[type[Model], Any] = collector.data  # model -> the instances Django deletes, in order
         # id() of the instances whose Pre / Post events went out with the rest of their model's
         # (the instances stay alive in ``data`` meanwhile, so their ids are unique).
         self.pre_done: set[int] = set()
@@ -818,8 +820,9 @@ def _deliver_delete(
     """Emit ``event_type`` for ``instance``, with its model's other rows when a ``Collector.delete()`` runs."""
     running = _deletes.running
     run = running[-1] if running and running[-1].using == using else None
-    done = None if run is None else run.pre_done if pre else run.post_done
-    batch = None if run is None else run.data.get(sender)
+    batch = None if run is None else run.collector.data.get(sender)
+    if not isinstance(batch, list):  # (Collector.delete() sorts each model's set into a list before any signal)
+        batch = None
     # Django signals a model's first instance first; any other is looked for by identity (== compares keys).
     if run is None or not batch or (batch[0] is not instance and not any(item is instance for item in batch)):
         # A signal sent outside Collector.delete(), or by hand for an instance it is not deleting: alone.
@@ -828,8 +831,7 @@ def _deliver_delete(
         if PARENT_ROW not in instance.__dict__:
             deliver(event_type, sender, using, {"record": instance})
         return
-    assert done is not None
-    done.update(map(id, batch))
+    (run.pre_done if pre else run.post_done).update(map(id, batch))
     records = [{"record": record} for record in batch if PARENT_ROW not in record.__dict__]
     deliver_each(event_type, sender, using, records, run.connection)
 
@@ -889,12 +891,10 @@ def _bulk_create(
     return created
 
 
-def _deliver_grouped(
-    using: str, deliveries: Iterable[tuple[type[Event], type[Model], dict[str, Any]]], connection: Any = None
-) -> None:
+def _deliver_grouped(using: str, deliveries: Iterable[tuple[type[Event], type[Model], dict[str, Any]]]) -> None:
     """Deliver ``(event type, model, fields)`` in order, each run of one event type and model together."""
     for (event_type, model), run in itertools.groupby(deliveries, key=lambda delivery: delivery[:2]):
-        deliver_each(event_type, model, using, [fields for _, _, fields in run], connection)
+        deliver_each(event_type, model, using, [fields for _, _, fields in run])
 
 
 def _bulk_update(
