@@ -70,3 +70,8 @@ class DeadLetter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.handler or '(unknown handler)'}: {self.reason[:80]}"
+
+    @property
+    def replayable(self) -> bool:
+        """Whether the job came from a trusted source and was kept, so that ``replay`` can enqueue it again."""
+        return self.payload is not None

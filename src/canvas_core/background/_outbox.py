@@ -8,6 +8,8 @@
   ledger: they count deliveries and record finished jobs.
 * :func:`dead_letter`, :func:`replay` and :func:`discard` keep and return
   jobs no worker could complete.
+* :class:`DjangoLedger` offers the last two as a
+  :class:`~canvas_core.background.ledger.Ledger`.
 """
 
 from __future__ import annotations
@@ -34,9 +36,11 @@ from django.utils import timezone
 
 from ._models import BackgroundJob, DeadLetter
 from ._serialization import Job
+from .ledger import Delivery, Replayed
 
 __all__ = [
     "Delivery",
+    "DjangoLedger",
     "Relay",
     "attempt_ended",
     "available",
@@ -329,16 +333,6 @@ def finished(using: str, ids: Sequence[str]) -> set[str]:
     return {str(job_id) for job_id in rows.values_list("id", flat=True)}
 
 
-@dataclass(frozen=True)
-class Delivery:
-    """What the ledger knows about one delivery of a job."""
-
-    finished: bool
-    """The job already finished: this is a redelivery, not to be run."""
-    lost: int
-    """Earlier deliveries that never ended: each killed its worker process (or the machine went down)."""
-
-
 def begin(using: str, jobs: Sequence[Job]) -> dict[str, Delivery]:
     """Count a delivery of each job (creating ledger rows for jobs that did not go through the outbox)."""
     ids = [uuid.UUID(job.id) for job in jobs]
@@ -589,17 +583,6 @@ def _uuid(value: object) -> uuid.UUID | None:
         return None
 
 
-@dataclass(frozen=True)
-class Replayed:
-    """The outcome of replaying one dead letter."""
-
-    letter_id: str
-    job_id: str | None
-    """The new job's id, or ``None`` when it was not replayed."""
-    error: str | None
-    """Why it was not replayed (it stays a dead letter)."""
-
-
 def replay(using: str, ids: Sequence[str] | None, engine: Any) -> list[Replayed]:
     """Re-validate dead letters against this process's classes and enqueue each that fits as a new job.
 
@@ -637,3 +620,42 @@ def replay(using: str, ids: Sequence[str] | None, engine: Any) -> list[Replayed]
     if relay is not None:
         relay().flush()
     return outcomes
+
+
+class DjangoLedger:
+    """The :class:`~canvas_core.background.ledger.Ledger` kept in the ``canvas_core`` tables of database ``using``."""
+
+    def __init__(self, using: str) -> None:
+        self.using = using
+
+    def __repr__(self) -> str:
+        return f"DjangoLedger({self.using!r})"
+
+    def begin(self, jobs: Sequence[Job]) -> dict[str, Delivery]:
+        return begin(self.using, jobs)
+
+    def attempt_ended(self, job_ids: Iterable[str]) -> None:
+        attempt_ended(self.using, job_ids)
+
+    def finish(self, job_ids: Sequence[str]) -> None:
+        finish(self.using, job_ids)
+
+    def dead_letter(self, job: Job | None, *, job_id: str, reason: str, deliveries: int = 0) -> str:
+        return dead_letter(
+            self.using,
+            job_id=job_id,
+            handler=job.handler if job is not None else "",
+            event_type=job.event_type if job is not None else "",
+            reason=reason,
+            payload=job.to_payload() if job is not None else None,
+            deliveries=deliveries,
+        )
+
+    def dead_letters(self) -> list[DeadLetter]:
+        return dead_letters(self.using)
+
+    def discard(self, ids: Sequence[str] | None) -> int:
+        return discard(self.using, ids)
+
+    def replay(self, ids: Sequence[str] | None, engine: Any) -> list[Replayed]:
+        return replay(self.using, ids, engine)

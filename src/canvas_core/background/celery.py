@@ -18,10 +18,11 @@ message says is imported. The task acknowledges a message only after the job
 ended (``acks_late``) and hands it back when the worker process dies
 (``reject_on_worker_lost``). A job that cannot be rebuilt, whose handler
 failed ``retries + 1`` times, or whose deliveries killed the worker
-``max_lost_deliveries`` times goes to the dead letters (a table with Django,
-``canvas-events dead-letters``); with Django, finished jobs are recorded (up to
-50 at a time, so a killed worker process reruns at most 49 succeeded jobs of
-its message), and a redelivered job recorded as finished does not run again.
+``max_lost_deliveries`` times goes to the dead letters of the ledger (the
+Django tables, or a :class:`~canvas_core.background.ledger.RedisLedger`;
+``canvas-events dead-letters``). The ledger records finished jobs (up to 50 at
+a time, so a killed worker process reruns at most 49 succeeded jobs of its
+message), and a redelivered job recorded as finished does not run again.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from ._serialization import Job, JobRejected, RecordNotFound, describe_error
 
 if TYPE_CHECKING:
     from ._outbox import Relay
+    from .ledger import Delivery, Ledger
 
 __all__ = ["TASK_NAME", "BackgroundHandlerExited", "CeleryEngine"]
 
@@ -75,9 +77,13 @@ class CeleryEngine:
     default otherwise). ``max_lost_deliveries``: after that many deliveries of a
     job ended without the worker process reporting back (killed, out of memory,
     ``os._exit``), the next one dead-letters it instead of running it (needs the
-    Django tables, which count deliveries). ``outbox``: use the Django outbox
+    ledger, which counts deliveries). ``outbox``: use the Django outbox
     for jobs emitted inside a transaction (default: whenever ``canvas_core`` is
-    an installed app).
+    an installed app). ``ledger``: where workers count deliveries, record
+    finished jobs and keep dead letters for jobs that travel in their message
+    (a :class:`~canvas_core.background.ledger.RedisLedger` without Django;
+    default: the Django tables when there are any, else none, and such jobs
+    are rejected to the broker instead of dead-lettered).
     """
 
     def __init__(
@@ -89,6 +95,7 @@ class CeleryEngine:
         queue: str | None = None,
         max_lost_deliveries: int = 3,
         outbox: bool = True,
+        ledger: Ledger | None = None,
     ) -> None:
         if retries < 0 or retry_delay < 0 or max_lost_deliveries < 1:
             raise ValueError(
@@ -100,6 +107,7 @@ class CeleryEngine:
         self.queue = queue
         self.max_lost_deliveries = max_lost_deliveries
         self.outbox = outbox
+        self.ledger = ledger
         self._relay: Relay | None = None
         self._relay_lock = threading.Lock()
 
@@ -174,77 +182,74 @@ class CeleryEngine:
             attempt = self.retries  # a forged count buys no extra runs
         if isinstance(message, dict) and "jobs" in message:
             self._run_outbox_jobs(message, attempt)
-        elif isinstance(message, dict) and ("job" in message or "sealed" in message):
+            return
+        ledger = self._signed_jobs_ledger()
+        if isinstance(message, dict) and ("job" in message or "sealed" in message):
             sealed = "sealed" in message
             text = _signing.unseal(message.get("sealed")) if sealed else message.get("job")
             if text is None or (not sealed and not _signing.verify(text, message.get("sig"))):
-                self._dead_letter(None, "the message is unsigned or its signature does not match", trusted=False)
+                self._dead_letter(ledger, None, "the message is unsigned or its signature does not match")
                 return
             try:
                 job = Job.from_payload(_json_loads(text))
             except JobRejected as exc:
-                self._dead_letter(None, describe_error(exc), trusted=False)
+                self._dead_letter(ledger, None, describe_error(exc))
                 return
             if sealed:  # a retry must travel sealed too
                 job = dataclasses.replace(job, sealed=True)
-            self._run_jobs([job], attempt, database=self._ledger_database())
+            self._run_jobs([job], attempt, ledger, outbox_database=None)
         else:
-            self._dead_letter(None, "the message is not a canvas-core job message", trusted=False)
+            self._dead_letter(ledger, None, "the message is not a canvas-core job message")
 
     def _run_outbox_jobs(self, message: dict[str, Any], attempt: int) -> None:
         ids, using = message.get("jobs"), message.get("db")
         if not _django_tables_available():
             self._dead_letter(
-                None, "the message names outbox jobs, and this worker has no Django tables", trusted=False
+                self._signed_jobs_ledger(), None, "the message names outbox jobs, and this worker has no Django tables"
             )
             return
         from django.conf import settings
 
+        outbox = _outbox_module()
         if not isinstance(ids, list) or not isinstance(using, str) or using not in settings.DATABASES:
-            self._dead_letter(None, "the message names outbox jobs in an unknown way", trusted=False)
+            ledger = outbox.DjangoLedger(outbox.job_database())
+            self._dead_letter(ledger, None, "the message names outbox jobs in an unknown way")
             return
-        from . import _outbox
-
+        ledger = outbox.DjangoLedger(using)
         ids = [str(job_id) for job_id in ids[:_MAX_IDS_PER_MESSAGE]]
-        payloads = _outbox.load(using, ids)
+        payloads = outbox.load(using, ids)
         jobs: list[Job] = []
-        finished = _outbox.finished(using, [job_id for job_id in ids if job_id not in payloads])
+        finished = outbox.finished(using, [job_id for job_id in ids if job_id not in payloads])
         for job_id in ids:
             if job_id in finished:
                 logger.info("Background job %s already finished; its redelivery is not run", job_id)
                 continue
             if job_id not in payloads:
-                self._dead_letter(
-                    None, "the message names a job that is not in the outbox", trusted=False, job_id=job_id
-                )
+                self._dead_letter(ledger, None, "the message names a job that is not in the outbox", job_id=job_id)
                 continue
             try:
                 job = Job.from_payload(payloads[job_id])
             except JobRejected as exc:
-                self._dead_letter(None, describe_error(exc), trusted=False, job_id=job_id)
+                self._dead_letter(ledger, None, describe_error(exc), job_id=job_id)
                 continue
             jobs.append(job)
-        self._run_jobs(jobs, attempt, database=using)
+        self._run_jobs(jobs, attempt, ledger, outbox_database=using)
 
-    def _run_jobs(self, jobs: list[Job], attempt: int, *, database: str | None) -> None:
+    def _run_jobs(self, jobs: list[Job], attempt: int, ledger: Ledger | None, *, outbox_database: str | None) -> None:
+        """Run jobs of one message; ``outbox_database``: where their rows are, to hand them on by id."""
         if not jobs:
             return
-        deliveries: dict[str, Any] = {}
-        if database is not None:
-            from . import _outbox
-
-            deliveries = _outbox.begin(database, jobs)
+        deliveries: dict[str, Delivery] = {}
+        if ledger is not None:
+            deliveries = ledger.begin(jobs)
             lost = [job for job in jobs if job.id in deliveries and deliveries[job.id].lost and len(jobs) > 1]
             if lost:
                 # A batch that killed its worker: run each of its unfinished
                 # jobs alone, so that only the culprit is dead-lettered.
                 unfinished = [job for job in jobs if not deliveries[job.id].finished]
-                _outbox.attempt_ended(database, [job.id for job in unfinished])
+                ledger.attempt_ended([job.id for job in unfinished])
                 for job in unfinished:
-                    if _django_tables_available() and job.id in _outbox.load(database, [job.id]):
-                        self.publish_ids(database, [job.id], attempt=attempt)
-                    else:
-                        self._send(self._signed(job, attempt), what=job.id)
+                    self._hand_on(job, attempt, outbox_database)
                 return
         # Finished jobs are recorded a few at a time, not one transaction each:
         # a worker that dies runs the last of them again (at least once).
@@ -257,27 +262,35 @@ class CeleryEngine:
                     continue
                 if delivery is not None and delivery.lost >= self.max_lost_deliveries:
                     self._dead_letter(
+                        ledger,
                         job,
                         f"{delivery.lost} deliveries of the job ended its worker process before the handler returned "
                         "(killed, out of memory, or exited)",
                         deliveries=delivery.lost,
                     )
                     continue
-                if self._run_job(job, attempt, database):
+                if self._run_job(job, attempt, ledger, outbox_database):
                     done.append(job.id)
-                if database is not None and len(done) >= _FINISH_BATCH:
-                    _outbox.finish(database, done)
+                if ledger is not None and len(done) >= _FINISH_BATCH:
+                    ledger.finish(done)
                     done = []
         finally:
-            if database is not None:
-                _outbox.finish(database, done)
+            if ledger is not None:
+                ledger.finish(done)
 
-    def _run_job(self, job: Job, attempt: int, database: str | None) -> bool:
+    def _hand_on(self, job: Job, attempt: int, outbox_database: str | None, countdown: float | None = None) -> None:
+        """Publish ``job`` again: by id when its row is in the outbox, else signed."""
+        if outbox_database is not None and job.id in _outbox_module().load(outbox_database, [job.id]):
+            self.publish_ids(outbox_database, [job.id], attempt=attempt, countdown=countdown)
+        else:
+            self._send(self._signed(job, attempt), what=job.id, countdown=countdown)
+
+    def _run_job(self, job: Job, attempt: int, ledger: Ledger | None, outbox_database: str | None) -> bool:
         """Run one job; ``True`` when its handler succeeded (the caller records it as finished)."""
         try:
             handler, event = rebuild(job)
         except (JobRejected, RecordNotFound) as exc:
-            self._dead_letter(job, f"the job could not be rebuilt: {describe_error(exc)}")
+            self._dead_letter(ledger, job, f"the job could not be rebuilt: {describe_error(exc)}")
             return False
         try:
             call_handler(handler, event, job)
@@ -294,38 +307,30 @@ class CeleryEngine:
                     delay,
                     type(failure).__qualname__,
                 )
-                if database is not None:
-                    from . import _outbox
-
-                    _outbox.attempt_ended(database, [job.id])
-                    if job.id in _outbox.load(database, [job.id]):
-                        self.publish_ids(database, [job.id], attempt=attempt + 1, countdown=delay)
-                        return False
-                self._send(self._signed(job, attempt + 1), what=job.id, countdown=delay)
+                if ledger is not None:
+                    ledger.attempt_ended([job.id])
+                self._hand_on(job, attempt + 1, outbox_database, countdown=delay)
                 return False
             report_failure(event, None, handler, failure)
             last = f"{type(failure).__qualname__}: {str(failure)[:500]}"
-            self._dead_letter(job, f"the handler failed {attempt + 1} time(s); last: {last}")
+            self._dead_letter(ledger, job, f"the handler failed {attempt + 1} time(s); last: {last}")
             return False
         return True
 
-    def _ledger_database(self) -> str | None:
+    def _signed_jobs_ledger(self) -> Ledger | None:
+        """The ledger of jobs that travel in their message: the engine's own, else the Django tables, if any."""
+        if self.ledger is not None:
+            return self.ledger
         if not _django_tables_available():
             return None
-        from . import _outbox
-
-        return _outbox.job_database()
+        outbox = _outbox_module()
+        ledger: Ledger = outbox.DjangoLedger(outbox.job_database())
+        return ledger
 
     def _dead_letter(
-        self,
-        job: Job | None,
-        reason: str,
-        *,
-        trusted: bool = True,
-        job_id: str = "",
-        deliveries: int = 0,
+        self, ledger: Ledger | None, job: Job | None, reason: str, *, job_id: str = "", deliveries: int = 0
     ) -> None:
-        """Keep a job no worker can complete; log it (without values). Untrusted data is kept only by reference."""
+        """Keep a job no worker can complete; log it (without values). ``job=None``: untrusted, kept by reference."""
         job_id = job.id if job is not None else job_id
         handler = job.handler if job is not None else ""
         logger.error(
@@ -334,21 +339,11 @@ class CeleryEngine:
             f" for {handler[:200]}" if handler else "",
             reason,
         )
-        if not _django_tables_available():
-            # No table to keep it in: reject it, so that a broker dead-letter
+        if ledger is None:
+            # No store to keep it in: reject it, so that a broker dead-letter
             # exchange (RabbitMQ) or the task's failure keeps it.
             raise Reject(reason, requeue=False)
-        from . import _outbox
-
-        _outbox.dead_letter(
-            _outbox.job_database(),
-            job_id=job_id,
-            handler=handler,
-            event_type=job.event_type if job is not None else "",
-            reason=reason,
-            payload=job.to_payload() if job is not None and trusted else None,
-            deliveries=deliveries,
-        )
+        ledger.dead_letter(job, job_id=job_id, reason=reason, deliveries=deliveries)
 
 
 def _exited(caught: BaseException) -> BackgroundHandlerExited:
