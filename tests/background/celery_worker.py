@@ -14,12 +14,21 @@ from celery.signals import worker_ready
 
 from canvas_core import background, events
 from canvas_core.background.celery import CeleryEngine
+from canvas_core.background.ledger import RedisLedger
 
 from . import handlers
 from .celery_app import make_app
 
 app = make_app()
-background.use_engine(CeleryEngine(app, retries=int(os.environ.get("CANVAS_TEST_RETRIES", "2")), retry_delay=0.05))
+# With CANVAS_TEST_LEDGER set, workers keep their count in Redis (the fixture of the ledger tests).
+ledger = (
+    RedisLedger(os.environ["CANVAS_TEST_REDIS_URL"], prefix=os.environ["CANVAS_TEST_PREFIX"])
+    if os.environ.get("CANVAS_TEST_LEDGER")
+    else None
+)
+background.use_engine(
+    CeleryEngine(app, retries=int(os.environ.get("CANVAS_TEST_RETRIES", "2")), retry_delay=0.05, ledger=ledger)
+)
 events.handle_event(events.HandlerFailed)(handlers.store_failure)
 handlers.register_background_handlers()
 

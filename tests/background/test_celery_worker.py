@@ -5,18 +5,24 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import uuid
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
+import redis
 from pydantic import SecretStr
 
 from canvas_core import background, events
 from canvas_core.background import Job, _signing
 from canvas_core.background._serialization import handler_name
-from canvas_core.background.celery import CeleryEngine
+from canvas_core.background.celery import TASK_NAME, CeleryEngine
+from canvas_core.background.ledger import RedisLedger
 
 from . import handlers
-from .conftest import Worker, wait_for
+from .conftest import ROOT, Worker, start_worker, wait_for
 
 
 @pytest.fixture
@@ -102,3 +108,134 @@ def test_a_tampered_sealed_message_is_rejected(engine: CeleryEngine) -> None:
     assert _signing.unseal(forged["sealed"]) is None
     assert _signing.unseal(sealed) is not None
     assert _signing.unseal(12) is None
+
+
+# -- without Django, with a RedisLedger: nothing is dropped, nothing loops ---------------------------------
+
+
+WORKER_APP = "tests.background.celery_worker"
+
+
+@pytest.fixture(scope="session")
+def ledger_worker(
+    redis_client: redis.Redis, broker_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Worker]:
+    """A worker without Django that keeps its count and dead letters in Redis."""
+    with start_worker(WORKER_APP, broker_url, redis_client, tmp_path_factory, CANVAS_TEST_LEDGER="1") as worker:
+        yield worker
+
+
+@pytest.fixture
+def ledger_engine(ledger_worker: Worker) -> CeleryEngine:
+    engine = CeleryEngine(ledger_worker.app(), retries=2, retry_delay=0.05, ledger=_ledger(ledger_worker))
+    background.use_engine(engine)
+    return engine
+
+
+def _ledger(worker: Worker) -> RedisLedger:
+    return RedisLedger(worker.environment["CANVAS_TEST_REDIS_URL"], prefix=worker.prefix)
+
+
+def canvas_events(worker: Worker, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """``canvas-events dead-letters ... --app tests.background.celery_worker``, as an operator runs it."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "canvas_core.events",
+            "dead-letters",
+            *arguments,
+            "--app",
+            "tests.background.celery_worker",
+        ],
+        cwd=ROOT,
+        env=worker.environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def letter_for(worker: Worker, token: str, what: str) -> dict[str, Any]:
+    def find() -> dict[str, Any] | None:
+        listed = canvas_events(worker, "list", "--json")
+        assert listed.returncode == 0, listed.stderr
+        return next((letter for letter in json.loads(listed.stdout) if what in letter["reason"]), None)
+
+    letter: dict[str, Any] = wait_for(
+        find, 60, lambda: f"a dead letter for {what} ({token}); the worker logged:\n{worker.log_text()[-3000:]}"
+    )
+    return letter
+
+
+def test_without_django_a_job_that_keeps_killing_its_worker_is_dead_lettered(
+    ledger_engine: CeleryEngine, ledger_worker: Worker
+) -> None:
+    events.handle_event(handlers.Ping, background=True)(handlers.kills_its_worker)
+    token = _token()
+
+    events.emit_event(handlers.Ping, token=token, n=1)
+
+    letter = letter_for(ledger_worker, token, "ended its worker process")
+    assert letter["handler"] == "tests.background.handlers:kills_its_worker"
+    assert letter["replayable"]
+    assert 1 <= int(ledger_worker.redis.get(ledger_worker.key("attempts", token)) or 0) <= 3  # not forever
+    events.handle_event(handlers.Ping, background=True)(handlers.record_ping)
+    events.emit_event(handlers.Ping, token=token, n=2)
+    assert ledger_worker.wait_json("ping", token, timeout=60)["n"] == 2  # the worker still works
+
+
+def test_without_django_a_handler_raising_system_exit_is_dead_lettered_and_replayed(
+    ledger_engine: CeleryEngine, ledger_worker: Worker
+) -> None:
+    events.handle_event(handlers.Ping, background=True)(handlers.exits)
+    token = _token()
+
+    events.emit_event(handlers.Ping, token=token, n=1)
+
+    letter = letter_for(ledger_worker, token, "SystemExit")
+    assert "the handler failed 3 time(s)" in letter["reason"]
+    assert ledger_worker.redis.get(ledger_worker.key("attempts", token)) == "3"
+
+    replayed = canvas_events(ledger_worker, "replay", letter["id"])
+    assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+    assert "replayed as job" in replayed.stdout
+    wait_for(
+        lambda: ledger_worker.redis.get(ledger_worker.key("attempts", token)) == "6", 60, "the replayed job's runs"
+    )
+    discarded = canvas_events(ledger_worker, "discard", "--all")
+    assert discarded.returncode == 0, discarded.stderr
+
+
+def test_without_django_a_redelivered_finished_job_does_not_run_again(
+    ledger_engine: CeleryEngine, ledger_worker: Worker
+) -> None:
+    events.handle_event(handlers.Ping, background=True)(handlers.count)
+    token = _token()
+    job = Job.for_event(handler_name(handlers.count), handlers.Ping, handlers.Ping(token=token, n=1))
+    message = ledger_engine._signed(job)
+
+    ledger_worker.app().send_task(TASK_NAME, args=(message,), queue=ledger_worker.queue)
+    wait_for(lambda: ledger_worker.redis.get(ledger_worker.key("count", token)), 30, "the first run")
+    ledger_worker.app().send_task(TASK_NAME, args=(message,), queue=ledger_worker.queue)  # delivered again
+    ping = Job.for_event(handler_name(handlers.record_ping), handlers.Ping, handlers.Ping(token=token, n=3))
+    ledger_engine.enqueue(ping)
+    ledger_worker.wait_json("ping", token)  # one worker process, first in first out: the redelivery ran before
+
+    assert ledger_worker.redis.get(ledger_worker.key("count", token)) == "1"
+
+
+def test_without_django_the_cli_says_what_to_do_when_the_engine_has_no_ledger(celery_worker: Worker) -> None:
+    environment = {name: value for name, value in celery_worker.environment.items() if name != "CANVAS_TEST_LEDGER"}
+    listed = subprocess.run(
+        [sys.executable, "-m", "canvas_core.events", "dead-letters", "--app", WORKER_APP],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert listed.returncode == 1
+    assert "RedisLedger" in listed.stderr

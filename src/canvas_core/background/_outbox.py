@@ -36,7 +36,7 @@ from django.utils import timezone
 
 from ._models import BackgroundJob, DeadLetter
 from ._serialization import Job
-from .ledger import Delivery, Replayed
+from .ledger import Delivery, Replayed, StoredDeadLetter
 
 __all__ = [
     "Delivery",
@@ -651,8 +651,20 @@ class DjangoLedger:
             deliveries=deliveries,
         )
 
-    def dead_letters(self) -> list[DeadLetter]:
-        return dead_letters(self.using)
+    def dead_letters(self) -> list[StoredDeadLetter]:
+        return [
+            StoredDeadLetter(
+                id=str(letter.id),
+                job_id=letter.job_id,
+                handler=letter.handler,
+                event_type=letter.event_type,
+                reason=letter.reason,
+                deliveries=letter.deliveries,
+                created_at=letter.created_at,
+                replayable=letter.replayable,
+            )
+            for letter in dead_letters(self.using)
+        ]
 
     def discard(self, ids: Sequence[str] | None) -> int:
         return discard(self.using, ids)

@@ -63,7 +63,7 @@ class Replayed:
 
 @dataclass(frozen=True)
 class StoredDeadLetter:
-    """A dead letter as a ledger lists it (the Django ``DeadLetter`` model has the same attributes)."""
+    """A dead letter as a ledger lists it."""
 
     id: str
     job_id: str
@@ -102,8 +102,8 @@ class Ledger(Protocol):
         """Re-validate dead letters (all for ``None``) against today's classes; enqueue on ``engine`` each that fits."""
 
 
-# Every key shares the ``{prefix}`` hash tag, so that one script may touch the
-# keys of several jobs on Redis Cluster too.
+# Every key has the ``{ledger}`` hash tag, so that one script may touch the
+# keys of several jobs on Redis Cluster too (they are in one slot).
 _BEGIN = """
 local out = {}
 for i, key in ipairs(KEYS) do
@@ -154,11 +154,11 @@ class RedisLedger:
         return f"RedisLedger(prefix={self.prefix!r})"  # not the URL: it may hold a password
 
     def _job_key(self, job_id: str) -> str:
-        return f"{{{self.prefix}}}:job:{job_id[:64]}"
+        return f"{self.prefix}:{{ledger}}:job:{job_id[:64]}"
 
     @property
     def _letters_key(self) -> str:
-        return f"{{{self.prefix}}}:dead-letters"
+        return f"{self.prefix}:{{ledger}}:dead-letters"
 
     def begin(self, jobs: Sequence[Job]) -> dict[str, Delivery]:
         if not jobs:

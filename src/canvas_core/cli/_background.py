@@ -1,8 +1,10 @@
-"""``canvas-events relay`` and ``canvas-events dead-letters``: the Django outbox and dead letters.
+"""``canvas-events relay`` and ``canvas-events dead-letters``: the Django outbox, and dead letters.
 
 Both set up the Django project given with ``--django SETTINGS`` (or the
 ``DJANGO_SETTINGS_MODULE`` environment variable); their ``manage.py`` twins
-are ``canvas_relay`` and ``canvas_dead_letters``.
+are ``canvas_relay`` and ``canvas_dead_letters``. Without Django,
+``dead-letters --app MODULE`` imports the module that configures the Celery
+engine (and registers the handlers) and works on that engine's ledger.
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ import json
 import os
 import sys
 import time
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from . import _handlers
+
+if TYPE_CHECKING:
+    from canvas_core.background.ledger import Ledger
 
 __all__ = ["COMMANDS", "add_commands", "dead_letters_command", "relay_command", "run"]
 
@@ -52,6 +57,14 @@ def add_commands(commands: Any) -> None:
         description="List, replay (re-validate against today's classes and enqueue again) or discard dead letters.",
     )
     add_django_argument(letters)
+    letters.add_argument(
+        "--app",
+        metavar="MODULE",
+        action="append",
+        default=[],
+        help="without Django: the module that configures the CeleryEngine with a ledger and registers the "
+        "background handlers (repeatable)",
+    )
     add_dead_letter_arguments(letters)
 
 
@@ -91,13 +104,26 @@ def add_dead_letter_arguments(parser: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run ``relay`` or ``dead-letters`` from ``canvas-events``; return the exit status."""
     try:
-        if not args.django:
-            raise CommandFailed("give the Django project with --django SETTINGS (or set DJANGO_SETTINGS_MODULE)")
-        _handlers.setup_django(args.django)
+        ledger = None
+        if args.command == "dead-letters" and args.app:
+            _handlers.import_modules(args.app)
+            ledger = _engine_ledger(", ".join(args.app))
+        elif not args.django:
+            raise CommandFailed(
+                "give the Django project with --django SETTINGS (or set DJANGO_SETTINGS_MODULE)"
+                + (
+                    "; without Django, the module that configures the engine with --app MODULE"
+                    * (args.command != "relay")
+                )
+            )
+        else:
+            _handlers.setup_django(args.django)
         if args.command == "relay":
             relay_command(once=args.once, older_than=args.older_than, interval=args.interval, out=sys.stdout)
             return 0
-        return dead_letters_command(args.action, args.ids, every=args.all, as_json=args.json, out=sys.stdout)
+        return dead_letters_command(
+            args.action, args.ids, every=args.all, as_json=args.json, out=sys.stdout, ledger=ledger
+        )
     except (CommandFailed, _handlers.ImportFailed) as exc:
         print(f"canvas-events {args.command}: error: {exc}", file=sys.stderr)
         return 1
@@ -114,6 +140,18 @@ def _celery_engine() -> Any:
             "CANVAS_BACKGROUND_ENGINE to your Celery app, e.g. 'mysite.celery:app'"
         )
     return engine
+
+
+def _engine_ledger(modules: str) -> Ledger:
+    from canvas_core.background import current_engine
+
+    ledger: Ledger | None = getattr(current_engine(), "ledger", None)
+    if ledger is None:
+        raise CommandFailed(
+            f"the background engine {modules} configured keeps no dead letters: give it a ledger, e.g. "
+            "background.configure(CeleryEngine(app, ledger=RedisLedger('redis://...')))"
+        )
+    return ledger
 
 
 def relay_command(*, once: bool, older_than: float, interval: float, out: Output) -> None:
@@ -134,13 +172,21 @@ def relay_command(*, once: bool, older_than: float, interval: float, out: Output
             return
 
 
-def dead_letters_command(action: str, ids: list[str], *, every: bool, as_json: bool, out: Output) -> int:
-    """List, replay or discard dead letters; return the exit status (1 when some could not be replayed)."""
-    from canvas_core.background import _outbox, current_engine
+def dead_letters_command(
+    action: str, ids: list[str], *, every: bool, as_json: bool, out: Output, ledger: Ledger | None = None
+) -> int:
+    """List, replay or discard the dead letters of ``ledger`` (the Django tables by default).
 
-    using = _outbox.job_database()
+    Return the exit status: 1 when some could not be replayed.
+    """
+    from canvas_core.background import current_engine
+
+    if ledger is None:
+        from canvas_core.background import _outbox
+
+        ledger = _outbox.DjangoLedger(_outbox.job_database())
     if action == "list":
-        letters = _outbox.dead_letters(using)
+        letters = ledger.dead_letters()
         rows = [
             {
                 "id": str(letter.id),
@@ -149,7 +195,7 @@ def dead_letters_command(action: str, ids: list[str], *, every: bool, as_json: b
                 "handler": letter.handler,
                 "event_type": letter.event_type,
                 "deliveries": letter.deliveries,
-                "replayable": letter.payload is not None,
+                "replayable": letter.replayable,
                 "reason": letter.reason,
             }
             for letter in letters
@@ -169,9 +215,9 @@ def dead_letters_command(action: str, ids: list[str], *, every: bool, as_json: b
         raise CommandFailed(f"dead-letters {action} needs dead letter ids, or --all")
     selected = None if every else ids
     if action == "discard":
-        out.write(f"discarded {_outbox.discard(using, selected)} dead letter(s)\n")
+        out.write(f"discarded {ledger.discard(selected)} dead letter(s)\n")
         return 0
-    outcomes = _outbox.replay(using, selected, current_engine())
+    outcomes = ledger.replay(selected, current_engine())
     if as_json:
         out.write(json.dumps([outcome.__dict__ for outcome in outcomes], indent=2) + "\n")
     else:
