@@ -125,6 +125,17 @@ def celery_worker(
         yield worker
 
 
+@pytest.fixture(scope="session")
+def ledger_worker(
+    redis_client: redis.Redis, broker_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Worker]:
+    """A worker without Django that keeps its count and dead letters in Redis."""
+    with start_worker(
+        "tests.background.celery_worker", broker_url, redis_client, tmp_path_factory, CANVAS_TEST_LEDGER="1"
+    ) as worker:
+        yield worker
+
+
 def worker_environment(broker_url: str, prefix: str, queue: str, **extra: str) -> dict[str, str]:
     """The environment of a worker (and of the processes that emit to it) of one test session."""
     # The worker is a Django one only if the fixture says so (pytest-django sets this for the test process).

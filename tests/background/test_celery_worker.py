@@ -8,11 +8,9 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import redis
 from pydantic import SecretStr
 
 from canvas_core import background, events
@@ -22,7 +20,7 @@ from canvas_core.background.celery import TASK_NAME, CeleryEngine
 from canvas_core.background.ledger import RedisLedger
 
 from . import handlers
-from .conftest import ROOT, Worker, start_worker, wait_for
+from .conftest import ROOT, Worker, wait_for
 
 
 @pytest.fixture
@@ -114,15 +112,6 @@ def test_a_tampered_sealed_message_is_rejected(engine: CeleryEngine) -> None:
 
 
 WORKER_APP = "tests.background.celery_worker"
-
-
-@pytest.fixture(scope="session")
-def ledger_worker(
-    redis_client: redis.Redis, broker_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Worker]:
-    """A worker without Django that keeps its count and dead letters in Redis."""
-    with start_worker(WORKER_APP, broker_url, redis_client, tmp_path_factory, CANVAS_TEST_LEDGER="1") as worker:
-        yield worker
 
 
 @pytest.fixture

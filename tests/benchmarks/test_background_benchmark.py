@@ -75,8 +75,11 @@ def test_emitter_with_one_background_handler(benchmark: BenchmarkFixture, celery
         celery_worker.redis.delete(app.conf.task_default_queue)
 
 
-def test_throughput_of_one_worker(benchmark: BenchmarkFixture, celery_worker: Worker) -> None:
+@pytest.mark.parametrize("ledger", [False, True], ids=["no-ledger", "redis-ledger"])
+def test_throughput_of_one_worker(benchmark: BenchmarkFixture, request: pytest.FixtureRequest, ledger: bool) -> None:
+    """Signed messages; with ``redis-ledger`` the worker counts deliveries and records finished jobs in Redis."""
     benchmark.group = "throughput"
+    celery_worker: Worker = request.getfixturevalue("ledger_worker" if ledger else "celery_worker")
     background.use_engine(CeleryEngine(celery_worker.app()))
     events.handle_event(handlers.Ping, background=True)(handlers.count)
     counted = celery_worker.key("count")
@@ -93,7 +96,7 @@ def test_throughput_of_one_worker(benchmark: BenchmarkFixture, celery_worker: Wo
         print(
             f"\n{THROUGHPUT_EVENTS} background events: enqueued in {enqueued - start:.2f}s, "
             f"all handled after {done - start:.2f}s: {THROUGHPUT_EVENTS / (done - start):,.0f} events/s end to end "
-            f"({celery_worker.broker_url.split(':')[0]}, signed messages)"
+            f"({celery_worker.broker_url.split(':')[0]}, signed messages{', Redis ledger' if ledger else ''})"
         )
 
     benchmark.pedantic(run, rounds=1, iterations=1)  # type: ignore[no-untyped-call]
