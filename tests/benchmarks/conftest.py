@@ -6,7 +6,16 @@ from tests.background.conftest import (
     broker_url,
     celery_worker,
     django_worker,
+    ledger_worker,
     redis_client,
 )
 
-__all__ = ["_restore_engine", "background_database", "broker_url", "celery_worker", "django_worker", "redis_client"]
+__all__ = [
+    "_restore_engine",
+    "background_database",
+    "broker_url",
+    "celery_worker",
+    "django_worker",
+    "ledger_worker",
+    "redis_client",
+]

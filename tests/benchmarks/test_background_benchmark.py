@@ -75,11 +75,18 @@ def test_emitter_with_one_background_handler(benchmark: BenchmarkFixture, celery
         celery_worker.redis.delete(app.conf.task_default_queue)
 
 
-@pytest.mark.parametrize("ledger", [False, True], ids=["no-ledger", "redis-ledger"])
-def test_throughput_of_one_worker(benchmark: BenchmarkFixture, request: pytest.FixtureRequest, ledger: bool) -> None:
-    """Signed messages; with ``redis-ledger`` the worker counts deliveries and records finished jobs in Redis."""
+def test_throughput_of_one_worker(benchmark: BenchmarkFixture, celery_worker: Worker) -> None:
+    _throughput(benchmark, celery_worker, ledger=False)
+
+
+def test_throughput_of_one_worker_with_a_redis_ledger(benchmark: BenchmarkFixture, ledger_worker: Worker) -> None:
+    """The worker counts each job's delivery and records it finished in Redis."""
+    _throughput(benchmark, ledger_worker, ledger=True)
+
+
+def _throughput(benchmark: BenchmarkFixture, celery_worker: Worker, *, ledger: bool) -> None:
+    """Signed messages, one job each."""
     benchmark.group = "throughput"
-    celery_worker: Worker = request.getfixturevalue("ledger_worker" if ledger else "celery_worker")
     background.use_engine(CeleryEngine(celery_worker.app()))
     events.handle_event(handlers.Ping, background=True)(handlers.count)
     counted = celery_worker.key("count")
