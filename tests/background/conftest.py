@@ -116,6 +116,19 @@ class Worker:
         return self.log.read_text(errors="replace")
 
 
+def run_module(worker: Worker, module: str, *arguments: str, **environment: str) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m MODULE ARGUMENTS`` to the end in the worker's environment, as an operator would."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *arguments],
+        cwd=ROOT,
+        env={**worker.environment, **environment},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 @pytest.fixture(scope="session")
 def celery_worker(
     redis_client: redis.Redis, broker_url: str, tmp_path_factory: pytest.TempPathFactory

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
-import sys
 import uuid
 from typing import Any
 
@@ -20,7 +20,7 @@ from canvas_core.background.celery import TASK_NAME, CeleryEngine
 from canvas_core.background.ledger import RedisLedger
 
 from . import handlers
-from .conftest import ROOT, Worker, wait_for
+from .conftest import Worker, run_module, wait_for
 
 
 @pytest.fixture
@@ -125,35 +125,26 @@ def _ledger(worker: Worker) -> RedisLedger:
     return RedisLedger(worker.environment["CANVAS_TEST_REDIS_URL"], prefix=worker.prefix)
 
 
-def canvas_events(worker: Worker, *arguments: str) -> subprocess.CompletedProcess[str]:
-    """``canvas-events dead-letters ... --app tests.background.celery_worker``, as an operator runs it."""
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "canvas_core.events",
-            "dead-letters",
-            *arguments,
-            "--app",
-            "tests.background.celery_worker",
-        ],
-        cwd=ROOT,
-        env=worker.environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+def dead_letters(worker: Worker, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """``canvas-events dead-letters ARGUMENTS --app tests.background.celery_worker``."""
+    return run_module(worker, "canvas_core.events", "dead-letters", *arguments, "--app", WORKER_APP)
 
 
-def letter_for(worker: Worker, token: str, what: str) -> dict[str, Any]:
+def enqueue(engine: CeleryEngine, handler: Any, token: str, n: int = 1) -> Job:
+    """Enqueue one job for ``handler``, as ``emit_event`` would (and only that one)."""
+    job = Job.for_event(handler_name(handler), handlers.Ping, handlers.Ping(token=token, n=n))
+    engine.enqueue(job)
+    return job
+
+
+def letter_for(worker: Worker, job_id: str) -> dict[str, Any]:
     def find() -> dict[str, Any] | None:
-        listed = canvas_events(worker, "list", "--json")
+        listed = dead_letters(worker, "list", "--json")
         assert listed.returncode == 0, listed.stderr
-        return next((letter for letter in json.loads(listed.stdout) if what in letter["reason"]), None)
+        return next((letter for letter in json.loads(listed.stdout) if letter["job_id"] == job_id), None)
 
     letter: dict[str, Any] = wait_for(
-        find, 60, lambda: f"a dead letter for {what} ({token}); the worker logged:\n{worker.log_text()[-3000:]}"
+        find, 60, lambda: f"a dead letter for job {job_id}; the worker logged:\n{worker.log_text()[-3000:]}"
     )
     return letter
 
@@ -161,40 +152,40 @@ def letter_for(worker: Worker, token: str, what: str) -> dict[str, Any]:
 def test_without_django_a_job_that_keeps_killing_its_worker_is_dead_lettered(
     ledger_engine: CeleryEngine, ledger_worker: Worker
 ) -> None:
-    events.handle_event(handlers.Ping, background=True)(handlers.kills_its_worker)
     token = _token()
 
-    events.emit_event(handlers.Ping, token=token, n=1)
+    poison = enqueue(ledger_engine, handlers.kills_its_worker, token)
 
-    letter = letter_for(ledger_worker, token, "ended its worker process")
+    letter = letter_for(ledger_worker, poison.id)
+    assert "3 deliveries of the job ended its worker process" in letter["reason"]
     assert letter["handler"] == "tests.background.handlers:kills_its_worker"
     assert letter["replayable"]
     assert 1 <= int(ledger_worker.redis.get(ledger_worker.key("attempts", token)) or 0) <= 3  # not forever
-    events.handle_event(handlers.Ping, background=True)(handlers.record_ping)
-    events.emit_event(handlers.Ping, token=token, n=2)
+    enqueue(ledger_engine, handlers.record_ping, token, n=2)
     assert ledger_worker.wait_json("ping", token, timeout=60)["n"] == 2  # the worker still works
 
 
 def test_without_django_a_handler_raising_system_exit_is_dead_lettered_and_replayed(
     ledger_engine: CeleryEngine, ledger_worker: Worker
 ) -> None:
-    events.handle_event(handlers.Ping, background=True)(handlers.exits)
     token = _token()
 
-    events.emit_event(handlers.Ping, token=token, n=1)
+    letter = letter_for(ledger_worker, enqueue(ledger_engine, handlers.exits, token).id)
 
-    letter = letter_for(ledger_worker, token, "SystemExit")
+    assert "SystemExit" in letter["reason"]
     assert "the handler failed 3 time(s)" in letter["reason"]
     assert ledger_worker.redis.get(ledger_worker.key("attempts", token)) == "3"
-
-    replayed = canvas_events(ledger_worker, "replay", letter["id"])
+    replayed = dead_letters(ledger_worker, "replay", letter["id"])
     assert replayed.returncode == 0, replayed.stdout + replayed.stderr
     assert "replayed as job" in replayed.stdout
     wait_for(
         lambda: ledger_worker.redis.get(ledger_worker.key("attempts", token)) == "6", 60, "the replayed job's runs"
     )
-    discarded = canvas_events(ledger_worker, "discard", "--all")
+    [new_id] = re.findall(r"replayed as job (\S+)", replayed.stdout)
+    again = letter_for(ledger_worker, new_id)  # it still fails: a dead letter again, under its new id
+    discarded = dead_letters(ledger_worker, "discard", again["id"])
     assert discarded.returncode == 0, discarded.stderr
+    assert "discarded 1 dead letter(s)" in discarded.stdout
 
 
 def test_without_django_a_redelivered_finished_job_does_not_run_again(
@@ -216,15 +207,6 @@ def test_without_django_a_redelivered_finished_job_does_not_run_again(
 
 
 def test_without_django_the_cli_says_what_to_do_when_the_engine_has_no_ledger(celery_worker: Worker) -> None:
-    environment = {name: value for name, value in celery_worker.environment.items() if name != "CANVAS_TEST_LEDGER"}
-    listed = subprocess.run(
-        [sys.executable, "-m", "canvas_core.events", "dead-letters", "--app", WORKER_APP],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    listed = dead_letters(celery_worker, "list")
     assert listed.returncode == 1
     assert "RedisLedger" in listed.stderr

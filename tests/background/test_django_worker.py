@@ -11,7 +11,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -22,35 +21,19 @@ import pytest
 from canvas_core.background import _signing
 from canvas_core.background.celery import TASK_NAME
 
-from .conftest import POSTGRES_URL, ROOT, Worker, start_worker, wait_for
+from .conftest import POSTGRES_URL, Worker, run_module, start_worker, wait_for
 
 DEAD_BROKERS = {"redis": "redis://127.0.0.1:1/0", "amqp": "amqp://guest:guest@127.0.0.1:1//"}
 
 
 def emit(worker: Worker, scenario: str, token: str, **environment: str) -> subprocess.CompletedProcess[str]:
     """Run one emitting process to the end."""
-    return subprocess.run(
-        [sys.executable, "-m", "tests.background.emit", scenario, token],
-        cwd=ROOT,
-        env={**worker.environment, **environment},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_module(worker, "tests.background.emit", scenario, token, **environment)
 
 
 def canvas_events(worker: Worker, *arguments: str) -> subprocess.CompletedProcess[str]:
-    """Run ``canvas-events ARGUMENTS --django tests.background.worker_settings`` as an operator would."""
-    return subprocess.run(
-        [sys.executable, "-m", "canvas_core.events", *arguments, "--django", "tests.background.worker_settings"],
-        cwd=ROOT,
-        env=worker.environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    """``canvas-events ARGUMENTS --django tests.background.worker_settings``."""
+    return run_module(worker, "canvas_core.events", *arguments, "--django", "tests.background.worker_settings")
 
 
 def query(worker: Worker, sql: str, *parameters: object) -> list[tuple[Any, ...]]:
@@ -145,15 +128,7 @@ def test_a_job_committed_while_the_broker_is_down_waits_in_the_outbox(django_wor
     assert result.returncode == 0, result.stderr  # the emitter's commit stands
     assert "wait in the outbox" in result.stderr
 
-    relayed = subprocess.run(
-        [sys.executable, "-m", "django", "canvas_relay", "--once", "--older-than", "0"],
-        cwd=ROOT,
-        env=django_worker.environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    relayed = run_module(django_worker, "django", "canvas_relay", "--once", "--older-than", "0")
     assert relayed.returncode == 0, relayed.stderr
     django_worker.wait_json("book", token)
     drain(django_worker)
