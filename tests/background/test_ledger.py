@@ -243,3 +243,13 @@ def test_a_job_whose_deliveries_kill_the_worker_is_dead_lettered(
     [letter] = ledger.dead_letters()
     assert "3 deliveries of the job ended its worker process" in letter.reason
     assert letter.deliveries == 3
+
+
+def test_a_ledger_that_is_down_fails_the_message_so_celery_retries_it() -> None:
+    """The task retries a message whose processing raised: nothing is run unrecorded, and nothing is lost."""
+    events.handle_event(handlers.Ping, background=True)(handlers.count)
+    down = RedisLedger("redis://127.0.0.1:1/0", prefix="down")
+    engine = CeleryEngine(Celery("ledger-tests", broker="memory://"), retries=0, ledger=down)
+
+    with pytest.raises(redis.ConnectionError):
+        engine.run_message(engine._signed(_ping_job()))
