@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 
@@ -253,3 +256,18 @@ def test_a_ledger_that_is_down_fails_the_message_so_celery_retries_it() -> None:
 
     with pytest.raises(redis.ConnectionError):
         engine.run_message(engine._signed(_ping_job()))
+
+
+def test_dead_letters_without_django_or_app_says_what_to_give() -> None:
+    environment = {name: value for name, value in os.environ.items() if name != "DJANGO_SETTINGS_MODULE"}
+    listed = subprocess.run(
+        [sys.executable, "-m", "canvas_core.events", "dead-letters", "list"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert listed.returncode == 1
+    assert "--django SETTINGS" in listed.stderr
+    assert "--app MODULE" in listed.stderr

@@ -109,13 +109,10 @@ def run(args: argparse.Namespace) -> int:
             _handlers.import_modules(args.app)
             ledger = _engine_ledger(", ".join(args.app))
         elif not args.django:
-            raise CommandFailed(
-                "give the Django project with --django SETTINGS (or set DJANGO_SETTINGS_MODULE)"
-                + (
-                    "; without Django, the module that configures the engine with --app MODULE"
-                    * (args.command != "relay")
-                )
-            )
+            needed = "give the Django project with --django SETTINGS (or set DJANGO_SETTINGS_MODULE)"
+            if args.command == "dead-letters":
+                needed += "; without Django, the module that configures the engine with --app MODULE"
+            raise CommandFailed(needed)
         else:
             _handlers.setup_django(args.django)
         if args.command == "relay":
